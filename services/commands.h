@@ -1,0 +1,33 @@
+// The `voronka` command line: one Register*Command per subcommand, each in
+// its own cmd_*.cc. main.cc adds them all to one CLI11 app.
+//
+// A subcommand's callback returns through CLI11; errors are printed to
+// stderr and turn into a non-zero exit code (see ExitCode below).
+#ifndef VORONKA_SERVICES_COMMANDS_H_
+#define VORONKA_SERVICES_COMMANDS_H_
+
+#include "CLI/CLI.hpp"
+#include "absl/status/status.h"
+
+namespace voronka {
+
+// `voronka serve`: the one-machine process on the embedded log (demo).
+void RegisterServeCommand(CLI::App& app);
+// `voronka dev-broker`: librdkafka's mock cluster on loopback.
+void RegisterDevBrokerCommand(CLI::App& app);
+// `voronka simulate`: the simulated sales organisation.
+void RegisterSimulateCommand(CLI::App& app);
+// `voronka log ...`: inspect a log (tail, stats, append test records).
+void RegisterLogCommand(CLI::App& app);
+
+// Maps a failed status to a process exit code: 2 for bad input/usage
+// (InvalidArgument, NotFound), 3 for Unavailable, 4 for DataLoss, 1 otherwise.
+int ExitCode(const absl::Status& status);
+
+// Throws CLI::RuntimeError with ExitCode(status) after printing the status;
+// used at the end of a subcommand callback.
+void FailIfError(const absl::Status& status);
+
+}  // namespace voronka
+
+#endif  // VORONKA_SERVICES_COMMANDS_H_

@@ -1,0 +1,16 @@
+// voronka: one binary, one subcommand per service. `voronka --help` lists them.
+#include "CLI/CLI.hpp"
+#include "services/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "Voronka: an event-sourced sales-funnel engine.\n"
+      "Events in, leading indicators, stage workloads and handoff queues out."};
+  app.require_subcommand(1);
+  voronka::RegisterServeCommand(app);
+  voronka::RegisterDevBrokerCommand(app);
+  voronka::RegisterSimulateCommand(app);
+  voronka::RegisterLogCommand(app);
+  CLI11_PARSE(app, argc, argv);
+  return 0;
+}
