@@ -11,6 +11,25 @@
 #include "cereal/types/string.hpp"
 #include "cereal/types/variant.hpp"
 
+// Longest string a record may hold. Ids are at most 128 characters and free
+// text (reasons, names) is short; the bound keeps a corrupt length field from
+// making the decoder allocate gigabytes before it notices.
+constexpr uint64_t kMaxStringBytes = 64 * 1024;
+
+namespace cereal {
+// Preferred over cereal's generic string loader for our archive type.
+inline void load(PortableBinaryInputArchive& ar, std::string& s) {
+  size_type size = 0;
+  ar(make_size_tag(size));
+  if (size > kMaxStringBytes) {
+    throw Exception("string length " + std::to_string(size) +
+                    " exceeds the record limit");
+  }
+  s.resize(static_cast<size_t>(size));
+  ar(binary_data(s.data(), static_cast<size_t>(size)));
+}
+}  // namespace cereal
+
 namespace voronka {
 
 // One serialize() per struct. `version` is the class version stored in the

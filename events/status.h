@@ -22,8 +22,29 @@
 #ifndef VORONKA_EVENTS_STATUS_H_
 #define VORONKA_EVENTS_STATUS_H_
 
+#include <string_view>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "fmt/format.h"
+
+// Debian's absl keeps its own string_view type (not std::string_view), so
+// Status::message() needs a formatter to be used with fmt::format.
+template <>
+struct fmt::formatter<absl::string_view> : fmt::formatter<std::string_view> {
+  auto format(absl::string_view s, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(
+        std::string_view(s.data(), s.size()), ctx);
+  }
+};
+
+namespace voronka {
+// The std::string_view of a Status message (absl::string_view in Debian).
+inline std::string_view MessageOf(const absl::Status& s) {
+  return std::string_view(s.message().data(), s.message().size());
+}
+}  // namespace voronka
 
 #define VORONKA_CONCAT_INNER_(a, b) a##b
 #define VORONKA_CONCAT_(a, b) VORONKA_CONCAT_INNER_(a, b)

@@ -1,0 +1,269 @@
+#include "events/embedded_log.h"
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+
+#include "events/codec.h"
+#include "events/status.h"
+#include "fmt/format.h"
+#include "rocksdb/db.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace voronka {
+namespace {
+
+// Offsets are stored big-endian so that RocksDB's byte order is log order.
+std::string OffsetKey(int64_t offset) {
+  std::string key(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    key[i] = static_cast<char>(offset & 0xff);
+    offset >>= 8;
+  }
+  return key;
+}
+
+int64_t KeyOffset(const rocksdb::Slice& key) {
+  int64_t offset = 0;
+  for (size_t i = 0; i < 8 && i < key.size(); ++i) {
+    offset = (offset << 8) | static_cast<uint8_t>(key[i]);
+  }
+  return offset;
+}
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = fmt::format("embedded log: {}: {}", what, s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(msg);
+  return absl::UnavailableError(msg);
+}
+
+// One caller's records waiting to be group-committed.
+struct PendingAppend {
+  std::span<const std::string> records;
+  std::vector<LogPosition> positions;
+  absl::Status status;
+  bool done = false;
+};
+
+}  // namespace
+
+struct EmbeddedLog::Impl {
+  EmbeddedLogOptions options;
+  std::unique_ptr<rocksdb::DB> db;
+
+  std::mutex mu;
+  std::condition_variable cv;         // A group commit finished.
+  std::deque<PendingAppend*> queue;   // Guarded by mu.
+  bool writing = false;               // A leader is writing. Guarded by mu.
+  int64_t end_offset = 0;             // Next offset; durable below. Guarded by mu.
+
+  absl::StatusOr<std::vector<LogPosition>> AppendEncoded(
+      std::span<const std::string> records);
+  // Writes `group` as one synced WriteBatch starting at `base`.
+  absl::Status WriteGroup(const std::vector<PendingAppend*>& group,
+                          int64_t base);
+  int64_t durable_end() {
+    std::lock_guard<std::mutex> lock(mu);
+    return end_offset;
+  }
+};
+
+absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::Impl::AppendEncoded(
+    std::span<const std::string> records) {
+  if (records.empty()) return std::vector<LogPosition>{};
+  PendingAppend self{.records = records};
+  std::unique_lock<std::mutex> lock(mu);
+  queue.push_back(&self);
+  while (!self.done) {
+    if (writing) {
+      cv.wait(lock);
+      continue;
+    }
+    // Become the leader: commit everything queued so far in one write.
+    writing = true;
+    std::vector<PendingAppend*> group(queue.begin(), queue.end());
+    queue.clear();
+    int64_t base = end_offset;
+    lock.unlock();
+    absl::Status status = WriteGroup(group, base);
+    lock.lock();
+    int64_t offset = base;
+    for (PendingAppend* p : group) {
+      p->status = status;
+      if (status.ok()) {
+        p->positions.reserve(p->records.size());
+        for (size_t i = 0; i < p->records.size(); ++i) {
+          p->positions.push_back({0, offset++});
+        }
+      }
+      p->done = true;
+    }
+    if (status.ok()) end_offset = offset;
+    writing = false;
+    cv.notify_all();
+  }
+  if (!self.status.ok()) return self.status;
+  return std::move(self.positions);
+}
+
+absl::Status EmbeddedLog::Impl::WriteGroup(
+    const std::vector<PendingAppend*>& group, int64_t base) {
+  rocksdb::WriteBatch batch;
+  int64_t offset = base;
+  for (const PendingAppend* p : group) {
+    for (const std::string& record : p->records) {
+      batch.Put(OffsetKey(offset++), record);
+    }
+  }
+  rocksdb::WriteOptions wo;
+  wo.sync = options.sync;
+  return FromRocks(db->Write(wo, &batch), "append");
+}
+
+namespace {
+
+class EmbeddedReader : public LogReader {
+ public:
+  EmbeddedReader(EmbeddedLog::Impl* log, ReaderOptions options)
+      : log_(log),
+        next_(options.start_offsets.empty() ? 0 : options.start_offsets[0]),
+        dead_letter_(std::move(options.dead_letter)) {}
+
+  absl::StatusOr<std::vector<LogRecord>> Next(size_t max_records,
+                                              absl::Duration wait) override {
+    std::vector<LogRecord> out;
+    if (max_records == 0) return out;
+    int64_t end = WaitForRecords(wait);
+    if (end <= next_) return out;
+    rocksdb::ReadOptions ro;
+    std::string upper = OffsetKey(end);
+    rocksdb::Slice upper_slice(upper);
+    ro.iterate_upper_bound = &upper_slice;
+    std::unique_ptr<rocksdb::Iterator> it(log_->db->NewIterator(ro));
+    out.reserve(std::min<size_t>(max_records, end - next_));
+    for (it->Seek(OffsetKey(next_)); it->Valid() && out.size() < max_records;
+         it->Next()) {
+      int64_t offset = KeyOffset(it->key());
+      rocksdb::Slice value = it->value();
+      absl::StatusOr<Event> event =
+          DecodeEvent(std::string_view(value.data(), value.size()));
+      if (!event.ok()) {
+        LogPosition pos{0, offset};
+        if (!dead_letter_) {
+          if (out.empty()) {
+            return absl::DataLossError(
+                fmt::format("embedded log partition 0 offset {}: {}", offset,
+                            event.status().message()));
+          }
+          return out;  // Report the corrupt record on the next call.
+        }
+        dead_letter_(CorruptRecord{pos, value.ToString(), event.status()});
+        next_ = offset + 1;
+        continue;
+      }
+      out.push_back(LogRecord{{0, offset}, *std::move(event)});
+      next_ = offset + 1;
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "read");
+    return out;
+  }
+
+  std::vector<int64_t> positions() const override { return {next_}; }
+
+ private:
+  // Returns the durable end, waiting up to `wait` for it to pass next_.
+  int64_t WaitForRecords(absl::Duration wait) {
+    std::unique_lock<std::mutex> lock(log_->mu);
+    if (log_->end_offset <= next_ && wait > absl::ZeroDuration()) {
+      log_->cv.wait_for(lock, absl::ToChronoMicroseconds(wait),
+                        [&] { return log_->end_offset > next_; });
+    }
+    return log_->end_offset;
+  }
+
+  EmbeddedLog::Impl* log_;
+  int64_t next_;
+  std::function<void(const CorruptRecord&)> dead_letter_;
+};
+
+}  // namespace
+
+EmbeddedLog::EmbeddedLog(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+EmbeddedLog::~EmbeddedLog() = default;
+
+absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
+    EmbeddedLogOptions options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("embedded log: no path given");
+  }
+  rocksdb::Options ro;
+  ro.create_if_missing = true;
+  ro.max_background_jobs = 2;
+  ro.write_buffer_size = 64 << 20;
+  ro.compression = rocksdb::kLZ4Compression;
+  ro.bottommost_compression = rocksdb::kZSTD;
+  ro.keep_log_file_num = 4;
+  rocksdb::BlockBasedTableOptions table;
+  table.block_size = 64 << 10;  // Mostly sequential scans.
+  ro.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(ro, options.path, &db);
+  if (!s.ok()) {
+    return FromRocks(s, fmt::format("open {}", options.path));
+  }
+  impl->db.reset(db);
+  std::unique_ptr<rocksdb::Iterator> it(
+      impl->db->NewIterator(rocksdb::ReadOptions()));
+  it->SeekToLast();
+  if (it->Valid()) impl->end_offset = KeyOffset(it->key()) + 1;
+  if (!it->status().ok()) return FromRocks(it->status(), "recover end");
+  return std::unique_ptr<EmbeddedLog>(new EmbeddedLog(std::move(impl)));
+}
+
+absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::Append(
+    std::span<const Event> events) {
+  std::vector<std::string> records(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EncodeEventTo(events[i], &records[i]);
+  }
+  return impl_->AppendEncoded(records);
+}
+
+absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::AppendRaw(
+    std::span<const std::string> records) {
+  return impl_->AppendEncoded(records);
+}
+
+absl::StatusOr<std::vector<int64_t>> EmbeddedLog::EndOffsets() {
+  return std::vector<int64_t>{impl_->durable_end()};
+}
+
+absl::StatusOr<std::unique_ptr<LogReader>> EmbeddedLog::OpenReader(
+    ReaderOptions options) {
+  if (options.start_offsets.size() > 1) {
+    return absl::InvalidArgumentError(
+        "embedded log has one partition; got start offsets for more");
+  }
+  return std::unique_ptr<LogReader>(
+      new EmbeddedReader(impl_.get(), std::move(options)));
+}
+
+uint64_t EmbeddedLog::SizeOnDisk() const {
+  uint64_t sst = 0;
+  impl_->db->GetIntProperty("rocksdb.total-sst-files-size", &sst);
+  uint64_t wal = 0;
+  rocksdb::VectorLogPtr files;
+  if (impl_->db->GetSortedWalFiles(files).ok()) {
+    for (const auto& f : files) wal += f->SizeFileBytes();
+  }
+  return sst + wal;
+}
+
+}  // namespace voronka
