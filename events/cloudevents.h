@@ -13,8 +13,21 @@
 //   binary      context attributes in headers (HTTP "ce-id", Kafka "ce_id"),
 //               the `data` object as the body, content type application/json
 //
+// Rules beyond DOMAIN.md §3 (docs/events.md is the full wire format):
+//   - unknown `data` fields and unknown context attributes (CloudEvents
+//     extensions) are ignored, for forward compatibility; "recordedtime" is
+//     our extension and must be an RFC 3339 date-time;
+//   - a JSON null counts as an absent field; a key given twice in one object
+//     is an error;
+//   - amounts and durations are non-negative int64 JSON integers (12.5, 60.0
+//     and "1250" are errors);
+//   - ids are 1-128 printable characters counted as Unicode code points.
+// A body that is not JSON sets `malformed` and yields one error at "$"
+// (simdjson's DOM parser reports no byte offset). Decoding never throws.
+//
 // Thread-safety: a CloudEventsDecoder is immutable after construction except
-// for its internal parser buffers; use one per thread.
+// for its internal parser buffers (reused between calls); use one per thread.
+// The FunnelConfig passed to the constructor must outlive the decoder.
 //
 //   CloudEventsDecoder decoder(FunnelConfig::Default());
 //   DecodeResult r = decoder.DecodeBatch(body);

@@ -6,7 +6,11 @@
 // A configuration is immutable once loaded and safe to share between threads.
 // A broken file is rejected with InvalidArgument naming the file, the key
 // path and the reason, e.g.
-//   funnels.yaml: funnels.acquisition.stages[2].probability: 1.4 is not in [0, 1]
+//   funnels.yaml: funnels.acquisition.stages[2].probability: 1.4 is not in [0,
+//   1]
+// Every problem found is reported, one per line. Unknown keys are errors (a
+// typo must not silently drop a limit). YAML syntax errors name the line and
+// column: "funnels.yaml: line 4, column 7: <yaml-cpp message>".
 //
 //   absl::StatusOr<FunnelConfig> cfg = FunnelConfig::LoadFile("funnels.yaml");
 //   const Stage* s = cfg->FindStage(FunnelId("acquisition"), StageId("new"));
@@ -46,12 +50,17 @@ struct Stage {
 
 struct Funnel {
   FunnelId name;
-  std::string kind;  // "acquisition", "retention" or "reactivation".
+  std::string kind;           // "acquisition", "retention" or "reactivation".
   std::vector<Stage> stages;  // In funnel order.
 
   // Index of `stage` in `stages`, or -1.
   int IndexOf(const StageId& stage) const;
 };
+
+// Parses a configuration duration: one or more <integer><unit> groups, unit
+// s, m, h or d ("90m", "72h", "14d", "1d12h"). The result must be positive.
+// InvalidArgument explains what is wrong with `text`.
+absl::StatusOr<absl::Duration> ParseConfigDuration(std::string_view text);
 
 class FunnelConfig {
  public:
@@ -60,7 +69,8 @@ class FunnelConfig {
                                             std::string_view origin);
   // Reads and parses a file; NotFound / InvalidArgument name the file.
   static absl::StatusOr<FunnelConfig> LoadFile(const std::string& path);
-  // The built-in configuration (DefaultYaml() parsed).
+  // The built-in configuration (DefaultYaml() parsed; the same text as
+  // deploy/config/funnels.yaml). Never fails: tests keep it valid.
   static const FunnelConfig& Default();
   static std::string_view DefaultYaml();
 
@@ -81,10 +91,12 @@ class FunnelConfig {
   const std::vector<DepartmentId>& key_account_routed() const {
     return key_account_routed_;
   }
-  // The time zone that indicator days are bucketed in ("UTC" by default).
+  // The time zone that indicator days are bucketed in ("UTC" by default);
+  // Parse has checked that absl::LoadTimeZone accepts it.
   const std::string& timezone() const { return timezone_; }
 
   bool HasDepartment(std::string_view name) const;
+  // nullptr if there is no such funnel / stage.
   const Funnel* FindFunnel(std::string_view name) const;
   const Stage* FindStage(std::string_view funnel, std::string_view stage) const;
 

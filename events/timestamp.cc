@@ -27,7 +27,7 @@ bool HasOffset(std::string_view s) {
 }  // namespace
 
 absl::StatusOr<Timestamp> ParseRfc3339(std::string_view text) {
-  if (text.size() < 20 || (text[10] != 'T' && text[10] != 't')) {
+  if (text.size() < 19 || (text[10] != 'T' && text[10] != 't')) {
     return absl::InvalidArgumentError(fmt::format(
         "\"{}\" is not an RFC 3339 date-time (YYYY-MM-DDThh:mm:ssZ)", text));
   }
@@ -57,7 +57,9 @@ absl::StatusOr<Timestamp> ParseRfc3339Date(std::string_view text) {
 }
 
 std::string FormatRfc3339(Timestamp t) {
-  return absl::FormatTime(absl::RFC3339_full, t.ToAbsl(), absl::UTCTimeZone());
+  // Not absl::RFC3339_full: its %Ez writes "+00:00" where we promise "Z".
+  return absl::FormatTime("%Y-%m-%d%ET%H:%M:%E*SZ", t.ToAbsl(),
+                          absl::UTCTimeZone());
 }
 
 }  // namespace voronka
