@@ -331,10 +331,7 @@ struct KafkaLog::Impl {
     }
   }
 
-  absl::Status FatalStatus() {
-    std::lock_guard<std::mutex> lock(fatal_mu);
-    return fatal;
-  }
+  absl::Status FatalStatus() { return CheckFatal(producer, ""); }
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
     auto* ctx = static_cast<MessageContext*>(msg->_private);
@@ -354,19 +351,23 @@ struct KafkaLog::Impl {
     delete ctx;
   }
 
+  // Records the producer's fatal error, if it has one, and returns it.
+  absl::Status CheckFatal(rd_kafka_t* rk, const char* reason) {
+    char errstr[512] = "";
+    rd_kafka_resp_err_t err = rd_kafka_fatal_error(rk, errstr, sizeof(errstr));
+    std::lock_guard<std::mutex> lock(fatal_mu);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && fatal.ok()) {
+      fatal = absl::InternalError(
+          fmt::format("Kafka producer fatal error, no further appends: {}: {}",
+                      ErrorName(err), errstr[0] != '\0' ? errstr : reason));
+    }
+    return fatal;
+  }
+
   static void OnError(rd_kafka_t* rk, int err, const char* reason,
                       void* opaque) {
     if (err != RD_KAFKA_RESP_ERR__FATAL) return;  // librdkafka retries.
-    char errstr[512];
-    rd_kafka_resp_err_t fatal =
-        rd_kafka_fatal_error(rk, errstr, sizeof(errstr));
-    auto* self = static_cast<Impl*>(opaque);
-    std::lock_guard<std::mutex> lock(self->fatal_mu);
-    if (self->fatal.ok()) {
-      self->fatal = absl::InternalError(
-          fmt::format("Kafka producer fatal error, no further appends: {}: {}",
-                      ErrorName(fatal), errstr[0] ? errstr : reason));
-    }
+    static_cast<Impl*>(opaque)->CheckFatal(rk, reason).IgnoreError();
   }
 
   absl::Status ConfigureProducer(rd_kafka_conf_t* conf) {

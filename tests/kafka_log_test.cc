@@ -320,6 +320,26 @@ TEST_F(KafkaLogTest, NonRetriableProduceErrorIsUnavailable) {
               HasSubstr("TOPIC_AUTHORIZATION_FAILED"));
 }
 
+TEST_F(KafkaLogTest, FatalProducerErrorRefusesFurtherAppends) {
+  std::unique_ptr<KafkaLog> log = OpenLog({.append_timeout = absl::Seconds(2)});
+  ASSERT_NE(log, nullptr);
+  // A sequence gap is fatal for an idempotent producer: it can no longer
+  // guarantee exactly-once order.
+  broker_->InjectProduceErrors(1,
+                               RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER);
+  absl::StatusOr<std::vector<LogPosition>> first =
+      log->Append(Calls(1, 1, "fatal"));
+  ASSERT_FALSE(first.ok());
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kInternal)
+      << first.status();
+  absl::StatusOr<std::vector<LogPosition>> second =
+      log->Append(Calls(1, 1, "after-fatal"));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kInternal)
+      << second.status();
+  EXPECT_THAT(second.status().message(), HasSubstr("no further appends"));
+}
+
 TEST_F(KafkaLogTest, AllBrokersDownIsUnavailableAndRecovers) {
   std::unique_ptr<KafkaLog> log = OpenLog({.append_timeout = absl::Seconds(2)});
   ASSERT_NE(log, nullptr);
