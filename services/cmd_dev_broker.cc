@@ -1,8 +1,75 @@
-// STUB: replaced by the real command.
+// `voronka dev-broker`: librdkafka's mock Kafka cluster on loopback, for
+// development and tests only.
+//
+// Prints "bootstrap=127.0.0.1:PORT,..." as the first line on stdout, then
+// runs until SIGTERM or SIGINT and exits 0.
+//
+//   voronka dev-broker --brokers 3 --partitions 4 --topic voronka.events
+#include <signal.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
 #include "services/commands.h"
+#include "services/dev_broker.h"
 
 namespace voronka {
-void RegisterDevBrokerCommand(CLI::App& app) {
-  app.add_subcommand("dev-broker", "Run librdkafka's mock Kafka cluster");
+namespace {
+
+struct DevBrokerFlags {
+  int brokers = 3;
+  int partitions = 4;
+  std::vector<std::string> topics = {"voronka.events"};
+};
+
+absl::Status RunDevBroker(const DevBrokerFlags& flags) {
+  // Block the signals before librdkafka starts its threads, so that they all
+  // inherit the mask and only sigwait() below receives them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::cerr << "voronka dev-broker: librdkafka's in-memory MOCK Kafka cluster, "
+               "FOR DEVELOPMENT AND TESTS ONLY. It is not Apache Kafka: "
+               "nothing is persisted and nothing is replicated.\n";
+  absl::StatusOr<std::unique_ptr<DevBroker>> broker =
+      DevBroker::Start({.brokers = flags.brokers,
+                        .topics = flags.topics,
+                        .partitions = flags.partitions});
+  if (!broker.ok()) return broker.status();
+
+  std::cout << "bootstrap=" << (*broker)->bootstrap() << std::endl;
+  std::fflush(stdout);
+
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+  std::cerr << "voronka dev-broker: signal " << signal_number
+            << ", shutting down\n";
+  return absl::OkStatus();
 }
+
+}  // namespace
+
+void RegisterDevBrokerCommand(CLI::App& app) {
+  auto flags = std::make_shared<DevBrokerFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "dev-broker",
+      "Run librdkafka's mock Kafka cluster on loopback (development and tests "
+      "only; not Apache Kafka)");
+  cmd->add_option("--brokers", flags->brokers, "Number of mock brokers")
+      ->check(CLI::Range(1, 16))
+      ->capture_default_str();
+  cmd->add_option("--partitions", flags->partitions,
+                  "Partitions of each topic created at start")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  cmd->add_option("--topic", flags->topics, "Topic to create at start")
+      ->capture_default_str();
+  cmd->callback([flags] { FailIfError(RunDevBroker(*flags)); });
+}
+
 }  // namespace voronka
