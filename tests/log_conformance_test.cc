@@ -3,9 +3,12 @@
 // Backends: EmbeddedLog on a temporary RocksDB, KafkaLog on an in-process
 // DevBroker (librdkafka's mock cluster, real Kafka protocol, 4 partitions).
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
+#include <ostream>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "fmt/format.h"
@@ -62,12 +65,19 @@ class KafkaBackend : public Backend {
   std::unique_ptr<KafkaLog> log_;
 };
 
-using BackendFactory = std::function<std::unique_ptr<Backend>()>;
+// A backend under test: its name (printed by gtest) and how to start it.
+struct BackendParam {
+  std::string name;
+  std::function<std::unique_ptr<Backend>()> start;
+  friend void PrintTo(const BackendParam& param, std::ostream* os) {
+    *os << param.name;
+  }
+};
 
-class LogConformanceTest : public ::testing::TestWithParam<BackendFactory> {
+class LogConformanceTest : public ::testing::TestWithParam<BackendParam> {
  protected:
   void SetUp() override {
-    backend_ = GetParam()();
+    backend_ = GetParam().start();
     if (HasFailure()) GTEST_SKIP() << "backend did not start";
   }
   EventLog& log() { return backend_->log(); }
@@ -222,11 +232,10 @@ TEST_P(LogConformanceTest, ConcurrentAppendsGetDistinctPositions) {
 INSTANTIATE_TEST_SUITE_P(
     Backends, LogConformanceTest,
     ::testing::Values(
-        BackendFactory([] { return std::make_unique<EmbeddedBackend>(); }),
-        BackendFactory([] { return std::make_unique<KafkaBackend>(); })),
-    [](const auto& info) {
-      return info.index == 0 ? std::string("Embedded") : std::string("Kafka");
-    });
+        BackendParam{"Embedded",
+                     [] { return std::make_unique<EmbeddedBackend>(); }},
+        BackendParam{"Kafka", [] { return std::make_unique<KafkaBackend>(); }}),
+    [](const auto& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace voronka
