@@ -3,5 +3,4 @@
 
 namespace voronka {
 void RegisterServeCommand(CLI::App& app) { app.add_subcommand("serve", "Run"); }
-void RegisterLogCommand(CLI::App& app) { app.add_subcommand("log", "Log"); }
 }  // namespace voronka

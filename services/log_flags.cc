@@ -1,0 +1,61 @@
+#include "services/log_flags.h"
+
+#include <utility>
+
+#include "events/embedded_log.h"
+#include "events/kafka_log.h"
+#include "fmt/format.h"
+
+namespace voronka {
+
+void AddLogFlags(CLI::App& cmd, LogFlags& flags) {
+  cmd.add_option("--data", flags.data_dir,
+                 "Directory of the embedded event log (created if missing)");
+  cmd.add_option("--kafka", flags.kafka_brokers,
+                 "Kafka bootstrap servers host:port,... (instead of --data)");
+  cmd.add_option("--topic", flags.topic, "Kafka topic of the event log")
+      ->capture_default_str();
+  cmd.add_option("-X", flags.kafka_config,
+                 "librdkafka setting key=value (repeatable)");
+}
+
+absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags) {
+  if (flags.data_dir.empty() == flags.kafka_brokers.empty()) {
+    return absl::InvalidArgumentError(
+        flags.data_dir.empty()
+            ? "no event log given: pass --data DIR or --kafka BROKERS"
+            : "--data and --kafka both given: choose one event log");
+  }
+  if (!flags.data_dir.empty()) {
+    if (!flags.kafka_config.empty()) {
+      return absl::InvalidArgumentError("-X applies to --kafka only");
+    }
+    auto log = EmbeddedLog::Open({.path = flags.data_dir});
+    if (!log.ok()) return log.status();
+    return std::unique_ptr<EventLog>(std::move(*log));
+  }
+  KafkaLogOptions options{.brokers = flags.kafka_brokers,
+                          .topic = flags.topic,
+                          .create_partitions = flags.create_partitions};
+  for (const std::string& entry : flags.kafka_config) {
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return absl::InvalidArgumentError(
+          fmt::format("-X {}: expected key=value", entry));
+    }
+    options.client_config.emplace_back(entry.substr(0, eq),
+                                       entry.substr(eq + 1));
+  }
+  auto log = KafkaLog::Open(std::move(options));
+  if (!log.ok()) return log.status();
+  return std::unique_ptr<EventLog>(std::move(*log));
+}
+
+std::string DescribeLog(const LogFlags& flags) {
+  if (!flags.data_dir.empty()) {
+    return fmt::format("embedded log at {}", flags.data_dir);
+  }
+  return fmt::format("Kafka topic {} on {}", flags.topic, flags.kafka_brokers);
+}
+
+}  // namespace voronka

@@ -1,0 +1,44 @@
+// LogFlags: the command-line options that choose an event log, shared by
+// every subcommand that reads or writes one.
+//
+//   --data DIR                    the embedded RocksDB log in DIR (default)
+//   --kafka BROKERS [--topic T]   a Kafka topic (bootstrap list host:port,...)
+//   -X key=value                  librdkafka settings (TLS, SASL, tuning)
+//
+// Exactly one of --data and --kafka is required; OpenLog() says which is
+// missing or conflicting (InvalidArgument) before touching any disk or
+// broker.
+#ifndef VORONKA_SERVICES_LOG_FLAGS_H_
+#define VORONKA_SERVICES_LOG_FLAGS_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "events/log.h"
+
+namespace voronka {
+
+struct LogFlags {
+  std::string data_dir;
+  std::string kafka_brokers;
+  std::string topic = "voronka.events";
+  std::vector<std::string> kafka_config;  // "key=value"
+  int create_partitions = 0;  // Kafka: create a missing topic with this many.
+};
+
+// Adds --data, --kafka, --topic, -X to `cmd`, storing into `flags` (which
+// must outlive the parse).
+void AddLogFlags(CLI::App& cmd, LogFlags& flags);
+
+// Opens the log the flags name.
+absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags);
+
+// "embedded log at DIR" / "Kafka topic T on BROKERS", for messages.
+std::string DescribeLog(const LogFlags& flags);
+
+}  // namespace voronka
+
+#endif  // VORONKA_SERVICES_LOG_FLAGS_H_
