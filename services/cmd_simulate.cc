@@ -162,7 +162,8 @@ absl::StatusOr<std::unique_ptr<Sink>> OpenSink(const SimulateFlags& flags,
                       .create_partitions = flags.partitions,
                       .config = &config}));
   return std::make_unique<LogSink>(
-      std::move(log), fmt::format("kafka {} topic {}", flags.kafka, flags.topic));
+      std::move(log),
+      fmt::format("kafka {} topic {}", flags.kafka, flags.topic));
 }
 
 absl::StatusOr<SimulatorOptions> OptionsFrom(const SimulateFlags& flags) {
@@ -172,8 +173,8 @@ absl::StatusOr<SimulatorOptions> OptionsFrom(const SimulateFlags& flags) {
   } else {
     absl::StatusOr<Timestamp> start = ParseRfc3339(flags.start);
     if (!start.ok()) {
-      return absl::InvalidArgumentError(
-          fmt::format("--start {}: {}", flags.start, MessageOf(start.status())));
+      return absl::InvalidArgumentError(fmt::format(
+          "--start {}: {}", flags.start, MessageOf(start.status())));
     }
     options.start = *start;
   }
@@ -225,10 +226,10 @@ absl::Status RunSimulate(const SimulateFlags& flags) {
     if (!status.ok()) break;
     written += static_cast<int64_t>(n);
     if (flags.rate > 0) {
-      PaceUntil(begin + std::chrono::duration_cast<
-                            std::chrono::steady_clock::duration>(
-                            std::chrono::duration<double>(
-                                static_cast<double>(written) / flags.rate)));
+      PaceUntil(begin +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(static_cast<double>(written) /
+                                                  flags.rate)));
     }
   }
   fmt::print(stderr, "voronka simulate: seed {}, wrote {} events to {}{}\n{}",
@@ -243,30 +244,39 @@ void AddOrganisationOptions(CLI::App* cmd, SimulateFlags& flags) {
   SimulatorOptions& s = flags.sim;
   cmd->add_option("--lead-gen", s.lead_gen_managers,
                   "Lead-generation agents at the start")
-      ->check(CLI::Range(1, 10000))->capture_default_str();
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   cmd->add_option("--closers", s.closers, "Closers (sales) at the start")
-      ->check(CLI::Range(1, 10000))->capture_default_str();
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   cmd->add_option("--account-managers", s.account_managers,
                   "Account managers at the start")
-      ->check(CLI::Range(1, 10000))->capture_default_str();
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   cmd->add_option("--key-account-managers", s.key_account_managers,
                   "Key-account managers at the start")
-      ->check(CLI::Range(1, 10000))->capture_default_str();
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
   cmd->add_option("--organisations", s.organisations,
                   "Organisations in the market")
-      ->check(CLI::Range(1, 10'000'000))->capture_default_str();
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
   cmd->add_option("--client-fraction", s.client_fraction,
                   "Share of organisations that are clients at the start")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--sleeping-fraction", s.sleeping_fraction,
                   "Share of organisations that are sleeping clients")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--foreign-fraction", s.foreign_currency_fraction,
                   "Share of organisations paying in USD or EUR")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--departure-rate", s.departure_rate,
                   "Expected manager departures per 30 simulated days")
-      ->check(CLI::Range(0.0, 1000.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
 }
 
 void AddStoryOptions(CLI::App* cmd, SimulateFlags& flags) {
@@ -283,10 +293,12 @@ void AddStoryOptions(CLI::App* cmd, SimulateFlags& flags) {
                 "Work 24/7 instead of Mon-Fri 09:00-18:00 Moscow time");
   cmd->add_option("--late-fraction", s.late_fraction,
                   "Share of events sent after later events")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--duplicate-fraction", s.duplicate_fraction,
                   "Share of events sent twice (same source and id)")
-      ->check(CLI::Range(0.0, 1.0))->capture_default_str();
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   cmd->add_option("--id-prefix", s.id_prefix,
                   "Prefix of event, deal, invoice and manager ids "
                   "(default s<seed>)");
@@ -298,17 +310,21 @@ void AddStoryOptions(CLI::App* cmd, SimulateFlags& flags) {
 void AddRunOptions(CLI::App* cmd, SimulateFlags& flags) {
   cmd->add_option("--events", flags.events,
                   "Stop after this many events (0: until SIGINT/SIGTERM)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--rate", flags.rate,
                   "Events per second of wall-clock time (0: as fast as "
                   "possible)")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
   cmd->add_option("--batch", flags.batch, "Events per append / write")
-      ->check(CLI::Range(1, 1'000'000))->capture_default_str();
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
   CLI::Option_group* target =
       cmd->add_option_group("target", "Where the events go (exactly one)");
-  target->add_option("--out", flags.out,
-                     "\"-\": CloudEvents JSON Lines on stdout")
+  target
+      ->add_option("--out", flags.out,
+                   "\"-\": CloudEvents JSON Lines on stdout")
       ->check(CLI::IsMember({"-"}));
   target->add_option("--data", flags.data,
                      "Append to the embedded log in this directory");
@@ -316,11 +332,14 @@ void AddRunOptions(CLI::App* cmd, SimulateFlags& flags) {
       "--kafka", flags.kafka, "Append to Kafka at these bootstrap brokers");
   target->require_option(1);
   cmd->add_option("--topic", flags.topic, "Kafka topic")
-      ->needs(kafka)->capture_default_str();
+      ->needs(kafka)
+      ->capture_default_str();
   cmd->add_option("--partitions", flags.partitions,
                   "Create the Kafka topic with this many partitions if it is "
                   "missing (0: it must exist)")
-      ->needs(kafka)->check(CLI::Range(0, 10000))->capture_default_str();
+      ->needs(kafka)
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
 }
 
 }  // namespace

@@ -58,8 +58,8 @@ class Random {
   double LogNormal(double median, double sigma) {  // Box-Muller.
     const double u1 = 1.0 - Uniform();
     const double u2 = Uniform();
-    const double z = std::sqrt(-2.0 * std::log(u1)) *
-                     std::cos(2.0 * std::numbers::pi * u2);
+    const double z =
+        std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
     return median * std::exp(sigma * z);
   }
   template <typename T>
@@ -85,15 +85,15 @@ constexpr std::array<std::string_view, 6> kSourceName = {
     "crm/robot",      "bank/statements", "hr/directory"};
 
 const std::vector<std::string> kMaleNames = {
-    "Ivan", "Dmitry", "Sergey", "Alexey", "Pavel",
-    "Nikolay", "Andrey", "Mikhail", "Oleg", "Artem"};
+    "Ivan",    "Dmitry", "Sergey",  "Alexey", "Pavel",
+    "Nikolay", "Andrey", "Mikhail", "Oleg",   "Artem"};
 const std::vector<std::string> kFemaleNames = {
-    "Anna", "Elena", "Olga", "Maria", "Natalia",
+    "Anna",  "Elena",   "Olga",     "Maria",  "Natalia",
     "Irina", "Tatiana", "Svetlana", "Ksenia", "Yulia"};
 const std::vector<std::string> kSurnames = {
-    "Ivanov", "Petrov",  "Smirnov", "Kuznetsov", "Popov",   "Sokolov",
-    "Lebedev", "Kozlov", "Novikov", "Morozov",   "Volkov",  "Fedorov",
-    "Orlov",  "Belov",   "Zaitsev", "Pavlov"};
+    "Ivanov",  "Petrov", "Smirnov", "Kuznetsov", "Popov",  "Sokolov",
+    "Lebedev", "Kozlov", "Novikov", "Morozov",   "Volkov", "Fedorov",
+    "Orlov",   "Belov",  "Zaitsev", "Pavlov"};
 const std::vector<std::string> kDepartureReasons = {
     "resigned", "moved to a competitor", "dismissed", "relocated"};
 const std::vector<std::string> kLostSaleReasons = {
@@ -118,9 +118,9 @@ struct Deal {
   DealId id;
   int org = 0;
   const Funnel* funnel = nullptr;
-  int stage = -1;        // -1 until the first stage change.
-  Role role = kLeadGen;  // Department working the current stage.
-  int owner = -1;        // Manager index; -1 while queued.
+  int stage = -1;               // -1 until the first stage change.
+  Role role = kLeadGen;         // Department working the current stage.
+  int owner = -1;               // Manager index; -1 while queued.
   std::optional<Money> amount;  // Expected value, once known.
   int64_t planned_minor = 0;    // What it will turn out to be worth.
   bool key_account = false;
@@ -307,10 +307,10 @@ void Simulator::Impl::InitOrganisations() {
       median = 350'000;  // 3,500.00
     }
     org.typical_minor = RoundAmount(story.LogNormal(median, 1.0), org.currency);
-    org.phone = fmt::format("+7 {} {:03}-{:02}-{:02}",
-                            story.Pick(std::vector<int>{495, 499, 812, 343}),
-                            story.Int(100, 999), story.Int(0, 99),
-                            story.Int(0, 99));
+    org.phone =
+        fmt::format("+7 {} {:03}-{:02}-{:02}",
+                    story.Pick(std::vector<int>{495, 499, 812, 343}),
+                    story.Int(100, 999), story.Int(0, 99), story.Int(0, 99));
     orgs.push_back(std::move(org));
     const double kind = story.Uniform();
     if (kind < options.client_fraction) {
@@ -398,8 +398,7 @@ void Simulator::Impl::RunNextTask() {
       break;
     case TaskKind::kRetention:
       OpenByRobot(static_cast<int>(task.target), FunnelOfKind("retention"),
-                  1.0 + story.Uniform() * 0.2, "contract renewal due",
-                  task.at);
+                  1.0 + story.Uniform() * 0.2, "contract renewal due", task.at);
       break;
     case TaskKind::kReactivation:
       OpenByRobot(static_cast<int>(task.target), FunnelOfKind("reactivation"),
@@ -420,8 +419,8 @@ void Simulator::Impl::RunNextTask() {
 // ---------------------------------------------------------------- agenda
 
 void Simulator::Impl::Schedule(TaskKind kind, int64_t target, Timestamp at) {
-  agenda.push(Task{.at = at, .seq = task_count++, .kind = kind,
-                   .target = target});
+  agenda.push(
+      Task{.at = at, .seq = task_count++, .kind = kind, .target = target});
 }
 
 // `t` if it is in office hours, else a few minutes after the next opening.
@@ -468,9 +467,9 @@ void Simulator::Impl::Emit(Source source, Timestamp t, EventData data) {
 void Simulator::Impl::Hire(Role role, Timestamp t) {
   const int number = ++hired[role];
   const bool female = story.Chance(0.5);
-  std::string name = fmt::format(
-      "{} {}{}", story.Pick(female ? kFemaleNames : kMaleNames),
-      story.Pick(kSurnames), female ? "a" : "");
+  std::string name =
+      fmt::format("{} {}{}", story.Pick(female ? kFemaleNames : kMaleNames),
+                  story.Pick(kSurnames), female ? "a" : "");
   Manager m{.id = ManagerId(
                 fmt::format("{}-{}-{:02}", prefix, kRoleTag[role], number)),
             .role = role};
@@ -545,10 +544,10 @@ Deal& Simulator::Impl::NewDeal(int org, const Funnel* funnel) {
   deal.id = DealId(fmt::format("{}-deal-{:06}", prefix, number));
   deal.org = org;
   deal.funnel = funnel;
-  deal.planned_minor = RoundAmount(
-      static_cast<double>(orgs[org].typical_minor) *
-          (0.8 + 0.45 * story.Uniform()),
-      orgs[org].currency);
+  deal.planned_minor =
+      RoundAmount(static_cast<double>(orgs[org].typical_minor) *
+                      (0.8 + 0.45 * story.Uniform()),
+                  orgs[org].currency);
   ++stats.deals_opened[funnel->name.value()];
   return deal;
 }
@@ -562,9 +561,9 @@ void Simulator::Impl::OpenByRobot(int org, const Funnel* funnel, double factor,
     return;
   }
   Deal& deal = NewDeal(org, funnel);
-  deal.planned_minor = RoundAmount(
-      static_cast<double>(orgs[org].typical_minor) * factor,
-      orgs[org].currency);
+  deal.planned_minor =
+      RoundAmount(static_cast<double>(orgs[org].typical_minor) * factor,
+                  orgs[org].currency);
   RevealAmount(deal);
   Enter(deal, 0, Office(now), nullptr, reason);
 }
@@ -572,7 +571,8 @@ void Simulator::Impl::OpenByRobot(int org, const Funnel* funnel, double factor,
 // Schedules the organisation's next deal: `preferred` if the configuration
 // has that kind of funnel, else reactivation, else back among prospects.
 void Simulator::Impl::Wake(int org, TaskKind preferred, Timestamp at) {
-  if (preferred == TaskKind::kRetention && FunnelOfKind("retention") == nullptr) {
+  if (preferred == TaskKind::kRetention &&
+      FunnelOfKind("retention") == nullptr) {
     preferred = TaskKind::kReactivation;
   }
   if (preferred == TaskKind::kReactivation &&
@@ -663,18 +663,18 @@ void Simulator::Impl::Enter(Deal& deal, int stage, Timestamp t,
                             std::optional<std::string> reason) {
   const bool first = deal.stage < 0;
   const Stage& target = deal.funnel->stages[stage];
-  Emit(actor != nullptr ? kCrm : kRobot, t,
-       DealStageChanged{
-           .org = orgs[deal.org].id,
-           .deal = deal.id,
-           .funnel = deal.funnel->name,
-           .stage = target.name,
-           .manager = actor ? std::optional(actor->id) : std::nullopt,
-           .department = actor ? std::optional(Dept(actor->role))
-                               : std::nullopt,
-           .amount = deal.amount,
-           .reason = std::move(reason),
-           .trigger = actor ? StageTrigger::kPerson : StageTrigger::kRobot});
+  Emit(
+      actor != nullptr ? kCrm : kRobot, t,
+      DealStageChanged{
+          .org = orgs[deal.org].id,
+          .deal = deal.id,
+          .funnel = deal.funnel->name,
+          .stage = target.name,
+          .manager = actor ? std::optional(actor->id) : std::nullopt,
+          .department = actor ? std::optional(Dept(actor->role)) : std::nullopt,
+          .amount = deal.amount,
+          .reason = std::move(reason),
+          .trigger = actor ? StageTrigger::kPerson : StageTrigger::kRobot});
   const Role previous = deal.role;
   deal.stage = stage;
   deal.calls = 0;
@@ -719,8 +719,8 @@ void Simulator::Impl::ManagerTurn(int index, Timestamp now) {
     end = OpenAcquisition(index, now);
   } else {
     const Timestamp idle = now + story.Between(20 * kMinute, kHour);
-    ScheduleTurn(index, std::max(std::min(idle, EarliestDue(m)),
-                                 now + kMinute));
+    ScheduleTurn(index,
+                 std::max(std::min(idle, EarliestDue(m)), now + kMinute));
     return;
   }
   ScheduleTurn(index, end + story.Between(30 * absl::Seconds(1), 3 * kMinute) +
@@ -754,15 +754,15 @@ Timestamp Simulator::Impl::Claim(int index, Timestamp now) {
   Deal& deal = deals.at(number);
   deal.owner = index;
   m.book.push_back(number);
-  Emit(kCrm, now,
-       DealClaimed{orgs[deal.org].id, deal.id, m.id, Dept(m.role)});
+  Emit(kCrm, now, DealClaimed{orgs[deal.org].id, deal.id, m.id, Dept(m.role)});
   deal.due = now + story.Between(5 * kMinute, 2 * kHour);
   return now + story.Between(kMinute, 3 * kMinute);
 }
 
 // A cold call to a prospect nobody has called yet opens an acquisition deal.
 Timestamp Simulator::Impl::OpenAcquisition(int index, Timestamp now) {
-  const size_t pick = static_cast<size_t>(story.Int(0, std::ssize(prospects) - 1));
+  const size_t pick =
+      static_cast<size_t>(story.Int(0, std::ssize(prospects) - 1));
   const int org = prospects[pick];
   prospects[pick] = prospects.back();
   prospects.pop_back();
@@ -807,9 +807,15 @@ Timestamp Simulator::Impl::Call(Manager& m, Deal& deal, Timestamp now,
           10, std::llround(story.LogNormal(talk_median_s, 0.6)));
       duration = story.Int(3, 20) + billsec;
       break;
-    case CallOutcome::kNoAnswer: duration = story.Int(20, 45); break;
-    case CallOutcome::kBusy: duration = story.Int(1, 5); break;
-    case CallOutcome::kFailed: duration = story.Int(0, 2); break;
+    case CallOutcome::kNoAnswer:
+      duration = story.Int(20, 45);
+      break;
+    case CallOutcome::kBusy:
+      duration = story.Int(1, 5);
+      break;
+    case CallOutcome::kFailed:
+      duration = story.Int(0, 2);
+      break;
     case CallOutcome::kVoicemail:
       billsec = story.Int(5, 30);
       duration = story.Int(15, 30) + billsec;
@@ -818,22 +824,21 @@ Timestamp Simulator::Impl::Call(Manager& m, Deal& deal, Timestamp now,
   const Source source = m.role == kLeadGen ? kPbxLeadGen : kPbxOffice;
   const Timestamp at = Stamp(now);
   const int64_t n = ++source_counts[source];
-  std::string uniqueid =
-      fmt::format("{}.{}", at.unix_micros() / 1'000'000, n);
-  generated.push_back(Event{
-      .id = EventId(fmt::format("{}-{}", prefix, uniqueid)),
-      .source = SourceId(kSourceName[source]),
-      .time = at,
-      .data = CallLogged{.org = orgs[deal.org].id,
-                         .manager = m.id,
-                         .department = Dept(m.role),
-                         .direction = dir,
-                         .outcome = outcome,
-                         .duration_s = duration,
-                         .deal = deal.id,
-                         .contact = orgs[deal.org].phone,
-                         .call_id = std::move(uniqueid),
-                         .billsec_s = billsec}});
+  std::string uniqueid = fmt::format("{}.{}", at.unix_micros() / 1'000'000, n);
+  generated.push_back(
+      Event{.id = EventId(fmt::format("{}-{}", prefix, uniqueid)),
+            .source = SourceId(kSourceName[source]),
+            .time = at,
+            .data = CallLogged{.org = orgs[deal.org].id,
+                               .manager = m.id,
+                               .department = Dept(m.role),
+                               .direction = dir,
+                               .outcome = outcome,
+                               .duration_s = duration,
+                               .deal = deal.id,
+                               .contact = orgs[deal.org].phone,
+                               .call_id = std::move(uniqueid),
+                               .billsec_s = billsec}});
   ++deal.calls;
   return at + absl::Seconds(duration);
 }
@@ -857,9 +862,10 @@ Timestamp Simulator::Impl::Prospect(Manager& m, Deal& deal, Timestamp now) {
   const bool inbound = story.Chance(0.05);
   const CallOutcome outcome =
       inbound ? CallOutcome::kAnswered : RollOutcome(0.35);
-  Timestamp t = Call(m, deal, now,
-                     inbound ? CallDirection::kInbound : CallDirection::kOutbound,
-                     outcome, 120);
+  Timestamp t =
+      Call(m, deal, now,
+           inbound ? CallDirection::kInbound : CallDirection::kOutbound,
+           outcome, 120);
   if (outcome != CallOutcome::kAnswered) {
     Unreachable(m, deal, t, 7);
     return t;
@@ -917,9 +923,8 @@ Timestamp Simulator::Impl::Sell(Manager& m, Deal& deal, Timestamp now) {
   const Stage& next_stage = deal.funnel->stages[next];
   const bool more_selling =
       !next_stage.closed() && StageRole(next_stage) == kSales;
-  const bool talk_first = !deal.proposal_sent
-                              ? deal.calls < deal.calls_needed
-                              : !deal.application;
+  const bool talk_first =
+      !deal.proposal_sent ? deal.calls < deal.calls_needed : !deal.application;
   if (talk_first) {
     const CallOutcome outcome = RollOutcome(0.7);
     const Timestamp t =
@@ -1030,7 +1035,8 @@ absl::Status Simulator::Check(const FunnelConfig& config,
       options.account_managers < 1 || options.key_account_managers < 1) {
     problems.push_back("every department needs at least one manager");
   }
-  if (options.organisations < 1) problems.push_back("organisations must be >= 1");
+  if (options.organisations < 1)
+    problems.push_back("organisations must be >= 1");
   for (double f : {options.client_fraction, options.sleeping_fraction,
                    options.foreign_currency_fraction, options.late_fraction,
                    options.duplicate_fraction}) {
@@ -1044,7 +1050,8 @@ absl::Status Simulator::Check(const FunnelConfig& config,
   if (!(options.departure_rate >= 0)) {
     problems.push_back("departure_rate must be >= 0");
   }
-  if (options.tick <= absl::ZeroDuration()) problems.push_back("tick must be > 0");
+  if (options.tick <= absl::ZeroDuration())
+    problems.push_back("tick must be > 0");
   const std::vector<std::string> roles = {
       "lead_generation", "sales", "account_management",
       config.key_accounts_department().value()};
@@ -1105,11 +1112,11 @@ const SimulatorStats& Simulator::stats() const { return impl_->stats; }
 const SimulatorOptions& Simulator::options() const { return impl_->options; }
 
 std::string FormatStats(const SimulatorStats& s) {
-  std::string out = fmt::format(
-      "simulated {} .. {}\nevents {} (duplicates {}, late {})\n",
-      s.first_time.is_set() ? FormatRfc3339(s.first_time) : "-",
-      s.last_time.is_set() ? FormatRfc3339(s.last_time) : "-", s.events,
-      s.duplicates, s.late);
+  std::string out =
+      fmt::format("simulated {} .. {}\nevents {} (duplicates {}, late {})\n",
+                  s.first_time.is_set() ? FormatRfc3339(s.first_time) : "-",
+                  s.last_time.is_set() ? FormatRfc3339(s.last_time) : "-",
+                  s.events, s.duplicates, s.late);
   for (int t = 0; t < kEventTypeCount; ++t) {
     out += fmt::format("  {:<22}{:>10}\n",
                        EventTypeName(static_cast<EventType>(t)), s.by_type[t]);

@@ -24,13 +24,13 @@
 //    id, as a retrying client does).
 //
 // Contract:
-//  * Deterministic: the same configuration, options and sequence of Next()
-//    sizes' total give a byte-identical event sequence; how the sequence is
-//    cut into Next() calls does not matter. Randomness comes from
-//    std::mt19937_64 streams seeded from `seed`, with our own distributions
-//    (the standard library's are implementation-defined). The transport
-//    (late and duplicate events) draws from its own stream, so changing
-//    late_fraction or duplicate_fraction does not change the story.
+//  * Deterministic: the same configuration and options give a byte-identical
+//    event sequence, however it is cut into Next() calls. Randomness comes
+//    from std::mt19937_64 streams seeded from `seed`, with our own
+//    distributions (the standard library's are implementation-defined).
+//    The transport (late and duplicate events) draws from its own stream,
+//    so changing late_fraction or duplicate_fraction does not change the
+//    story.
 //  * Every event is valid for the configuration (it passes the CloudEvents
 //    decoder). Event times strictly increase in generation order; only late
 //    events and duplicates are sent after later ones. recorded_time is left
@@ -99,7 +99,7 @@ struct SimulatorOptions {
 };
 
 struct SimulatorStats {
-  int64_t events = 0;  // Sent, duplicates included.
+  int64_t events = 0;                              // Sent, duplicates included.
   std::array<int64_t, kEventTypeCount> by_type{};  // Sent, per EventType.
   int64_t duplicates = 0;  // Second copies of an already sent (source, id).
   int64_t late = 0;        // Sent after an event with a later time.
@@ -109,7 +109,7 @@ struct SimulatorStats {
   std::map<std::string, int64_t> deals_lost;
   // Amount of paid invoices, minor units per currency code.
   std::map<std::string, int64_t> paid_minor;
-  int64_t handoffs = 0;  // Deals queued for another department.
+  int64_t handoffs = 0;           // Deals queued for another department.
   int64_t key_account_deals = 0;  // Deals that reached key accounts.
   int64_t managers_joined = 0;    // The initial staff included.
   int64_t managers_departed = 0;

@@ -37,9 +37,7 @@ std::vector<Event> Generate(const SimulatorOptions& options, size_t n) {
 }
 
 using SourceAndId = std::pair<std::string, std::string>;
-SourceAndId KeyOf(const Event& e) {
-  return {e.source.value(), e.id.value()};
-}
+SourceAndId KeyOf(const Event& e) { return {e.source.value(), e.id.value()}; }
 
 // The events without their repeated copies, in time order: since generated
 // times strictly increase, this is the order in which things happened.
@@ -49,8 +47,9 @@ std::vector<Event> HappenedOrder(const std::vector<Event>& sent) {
   for (const Event& e : sent) {
     if (seen.insert(KeyOf(e)).second) out.push_back(e);
   }
-  std::stable_sort(out.begin(), out.end(),
-                   [](const Event& a, const Event& b) { return a.time < b.time; });
+  std::stable_sort(out.begin(), out.end(), [](const Event& a, const Event& b) {
+    return a.time < b.time;
+  });
   return out;
 }
 
@@ -107,7 +106,8 @@ class Replay {
 
   // A manager named by an event must have joined and not departed.
   void CheckActive(const Event& e, const ManagerId& m) {
-    if (!joined_.contains(m.value())) Violation("departed", e, m.value() + " never joined");
+    if (!joined_.contains(m.value()))
+      Violation("departed", e, m.value() + " never joined");
     auto it = departed_.find(m.value());
     if (it != departed_.end() && e.time > it->second) {
       Violation("departed", e, m.value() + " acts after departing");
@@ -146,8 +146,10 @@ class Replay {
     }
     const int index = d.funnel->IndexOf(c.stage);
     if (d.closed) Violation("order", e, "stage change after close");
-    if (first && index != 0) Violation("order", e, "first stage is not the first");
-    if (!first && index <= d.stage) Violation("order", e, "stage went backwards");
+    if (first && index != 0)
+      Violation("order", e, "first stage is not the first");
+    if (!first && index <= d.stage)
+      Violation("order", e, "stage went backwards");
     if (c.manager) {
       CheckActive(e, *c.manager);
       if (!first && c.manager->value() != d.owner) {
@@ -167,8 +169,9 @@ class Replay {
     if (d.department == Config().key_accounts_department().value()) {
       ++key_account_entries_;
     }
-    const bool keeps = first ? (c.department && c.department->value() == d.department)
-                             : d.department == before;
+    const bool keeps =
+        first ? (c.department && c.department->value() == d.department)
+              : d.department == before;
     if (!keeps) d.owner.reset();
     if (first && keeps) d.owner = c.manager->value();
   }
@@ -253,7 +256,8 @@ TEST(SimulatorTest, HowNextIsCalledDoesNotChangeTheSequence) {
 TEST(SimulatorTest, DifferentSeedsGiveDifferentEvents) {
   SimulatorOptions one{.seed = 1, .id_prefix = "x"};
   SimulatorOptions two{.seed = 2, .id_prefix = "x"};
-  EXPECT_NE(ToBatchJson(Generate(one, 2'000)), ToBatchJson(Generate(two, 2'000)));
+  EXPECT_NE(ToBatchJson(Generate(one, 2'000)),
+            ToBatchJson(Generate(two, 2'000)));
 }
 
 TEST(SimulatorTest, EveryEventPassesTheCloudEventsDecoder) {
@@ -279,8 +283,8 @@ TEST(SimulatorTest, IdsAreUniquePerSourceExceptIdenticalDuplicates) {
     auto [it, inserted] = first.emplace(KeyOf(e), e);
     if (!inserted) {
       ++repeats;
-      EXPECT_EQ(it->second, e) << "same (source, id), different event: "
-                               << e.id.value();
+      EXPECT_EQ(it->second, e)
+          << "same (source, id), different event: " << e.id.value();
     }
   }
   EXPECT_EQ(repeats, simulator.stats().duplicates);
@@ -310,8 +314,8 @@ TEST(SimulatorTest, LateAndDuplicateFractionsRoughlyHold) {
 }
 
 TEST(SimulatorTest, WithoutLateOrDuplicateEventsTimesStrictlyIncrease) {
-  const std::vector<Event> events =
-      Generate({.seed = 4, .late_fraction = 0, .duplicate_fraction = 0}, 10'000);
+  const std::vector<Event> events = Generate(
+      {.seed = 4, .late_fraction = 0, .duplicate_fraction = 0}, 10'000);
   for (size_t i = 1; i < events.size(); ++i) {
     ASSERT_LT(events[i - 1].time, events[i].time) << "event " << i;
   }
@@ -375,10 +379,10 @@ TEST(SimulatorTest, CheckRejectsWhatItCanNotSimulate) {
 }
 
 TEST(SimulateCommandTest, WritesDecodableJsonLinesIdenticalToTheLibrary) {
-  absl::StatusOr<CommandResult> run = RunCommand(
-      VORONKA_BINARY,
-      {"simulate", "--out", "-", "--events", "500", "--seed", "7"}, "",
-      absl::Seconds(60));
+  absl::StatusOr<CommandResult> run =
+      RunCommand(VORONKA_BINARY,
+                 {"simulate", "--out", "-", "--events", "500", "--seed", "7"},
+                 "", absl::Seconds(60));
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_EQ(run->exit_code, 0);
   std::vector<std::string> lines =
@@ -388,8 +392,8 @@ TEST(SimulateCommandTest, WritesDecodableJsonLinesIdenticalToTheLibrary) {
   CloudEventsDecoder decoder(Config());
   for (size_t i = 0; i < lines.size(); ++i) {
     DecodeResult decoded = decoder.DecodeStructured(lines[i]);
-    ASSERT_TRUE(decoded.ok()) << "line " << i << ": "
-                              << decoded.errors[0].ToString();
+    ASSERT_TRUE(decoded.ok())
+        << "line " << i << ": " << decoded.errors[0].ToString();
     EXPECT_EQ(decoded.events.at(0), expected[i]) << "line " << i;
   }
 }
@@ -397,11 +401,11 @@ TEST(SimulateCommandTest, WritesDecodableJsonLinesIdenticalToTheLibrary) {
 TEST(SimulateCommandTest, AppendsToAnEmbeddedLog) {
   TempDir dir;
   const std::string path = dir.Sub("log");
-  absl::StatusOr<CommandResult> run = RunCommand(
-      VORONKA_BINARY,
-      {"simulate", "--data", path, "--events", "1234", "--batch", "100",
-       "--seed", "3"},
-      "", absl::Seconds(120));
+  absl::StatusOr<CommandResult> run =
+      RunCommand(VORONKA_BINARY,
+                 {"simulate", "--data", path, "--events", "1234", "--batch",
+                  "100", "--seed", "3"},
+                 "", absl::Seconds(120));
   ASSERT_TRUE(run.ok()) << run.status();
   ASSERT_EQ(run->exit_code, 0);
 
@@ -432,9 +436,8 @@ TEST(SimulateCommandTest, AppendsToAnEmbeddedLog) {
 
 TEST(SimulateCommandTest, AnUnusableTargetGivesANonZeroExit) {
   absl::StatusOr<CommandResult> run = RunCommand(
-      VORONKA_BINARY,
-      {"simulate", "--data", "/dev/null/log", "--events", "10"}, "",
-      absl::Seconds(30));
+      VORONKA_BINARY, {"simulate", "--data", "/dev/null/log", "--events", "10"},
+      "", absl::Seconds(30));
   ASSERT_TRUE(run.ok()) << run.status();
   EXPECT_NE(run->exit_code, 0);
 }
