@@ -1,8 +1,359 @@
-// STUB: `voronka simulate` lands with services/simulator.h.
+// `voronka simulate`: runs the simulated sales organisation (simulator.h) and
+// sends its events, in batches, to exactly one target:
+//
+//   --out -          CloudEvents JSON Lines on stdout, one structured event
+//                    per line (pipe it to a file, kcat, curl...)
+//   --data DIR       the embedded log at DIR (EmbeddedLog)
+//   --kafka BROKERS  a Kafka topic (KafkaLog; --topic, default voronka.events)
+//
+// It stops after --events N, or at SIGINT / SIGTERM (after the batch in
+// flight), and prints a summary to stderr. --rate paces the sending in
+// events per second of wall-clock time (0: as fast as the target takes
+// them). A log error is printed and gives a non-zero exit code (commands.h);
+// stdout closed by the reader (`| head`) ends the run normally.
+//
+// Written straight into a log, events get recorded_time = the moment of the
+// append: here the simulator stands in for ingest. On stdout they carry no
+// recordedtime, like any sender's events.
+//
+// HTTP targets (POST to an ingest endpoint) are not here yet:
+// docs/simulator.md.
+//
+//   voronka simulate --seed 7 --events 500 --out - > events.jsonl
+//   voronka simulate --data /var/lib/voronka/log --rate 50
+#include <signal.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "events/cloudevents.h"
+#include "events/embedded_log.h"
+#include "events/kafka_log.h"
+#include "events/status.h"
+#include "fmt/format.h"
 #include "services/commands.h"
+#include "services/simulator.h"
 
 namespace voronka {
-void RegisterSimulateCommand(CLI::App& app) {
-  app.add_subcommand("simulate", "Simulated sales organisation (not yet)");
+namespace {
+
+volatile std::sig_atomic_t g_stop_requested = 0;
+
+extern "C" void RequestStop(int) { g_stop_requested = 1; }
+
+// Installs RequestStop for SIGINT and SIGTERM; restores the old handlers when
+// it goes away.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_requested = 0;
+    struct sigaction action = {};
+    action.sa_handler = RequestStop;
+    sigemptyset(&action.sa_mask);
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+ private:
+  struct sigaction old_int_ = {};
+  struct sigaction old_term_ = {};
+};
+
+struct SimulateFlags {
+  SimulatorOptions sim;
+  std::string start = FormatRfc3339(SimulatorOptions{}.start);
+  std::string tick =
+      fmt::format("{}s", absl::ToInt64Seconds(SimulatorOptions{}.tick));
+  bool around_the_clock = false;
+  std::string config_path;
+  int64_t events = 0;  // 0: until a signal.
+  double rate = 0;
+  size_t batch = 500;
+  std::string out;
+  std::string data;
+  std::string kafka;
+  std::string topic = "voronka.events";
+  int32_t partitions = 0;
+};
+
+// Where the events go. Write() gets each batch once; Cancelled means the
+// reader went away and the run should end quietly.
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  virtual absl::Status Write(std::span<const Event> events) = 0;
+  virtual std::string Describe() const = 0;
+};
+
+class StdoutSink : public Sink {
+ public:
+  StdoutSink() { std::signal(SIGPIPE, SIG_IGN); }
+
+  absl::Status Write(std::span<const Event> events) override {
+    std::string lines;
+    for (const Event& e : events) {
+      lines += ToStructuredJson(e);
+      lines += '\n';
+    }
+    if (std::fwrite(lines.data(), 1, lines.size(), stdout) == lines.size() &&
+        std::fflush(stdout) == 0) {
+      return absl::OkStatus();
+    }
+    if (errno == EPIPE) return absl::CancelledError("stdout closed");
+    return absl::UnavailableError(
+        fmt::format("writing to stdout: {}", std::strerror(errno)));
+  }
+  std::string Describe() const override { return "stdout"; }
+};
+
+class LogSink : public Sink {
+ public:
+  LogSink(std::unique_ptr<EventLog> log, std::string name)
+      : log_(std::move(log)), name_(std::move(name)) {}
+
+  absl::Status Write(std::span<const Event> events) override {
+    std::vector<Event> stamped(events.begin(), events.end());
+    const Timestamp now = Timestamp::Now();
+    for (Event& e : stamped) e.recorded_time = now;
+    absl::StatusOr<std::vector<LogPosition>> positions = log_->Append(stamped);
+    if (!positions.ok()) {
+      return absl::Status(positions.status().code(),
+                          fmt::format("appending to {}: {}", name_,
+                                      MessageOf(positions.status())));
+    }
+    return absl::OkStatus();
+  }
+  std::string Describe() const override { return name_; }
+
+ private:
+  std::unique_ptr<EventLog> log_;
+  std::string name_;
+};
+
+absl::StatusOr<std::unique_ptr<Sink>> OpenSink(const SimulateFlags& flags,
+                                               const FunnelConfig& config) {
+  if (!flags.out.empty()) return std::make_unique<StdoutSink>();
+  if (!flags.data.empty()) {
+    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log,
+                             EmbeddedLog::Open({.path = flags.data}));
+    return std::make_unique<LogSink>(
+        std::move(log), fmt::format("embedded log {}", flags.data));
+  }
+  VORONKA_ASSIGN_OR_RETURN(
+      std::unique_ptr<KafkaLog> log,
+      KafkaLog::Open({.brokers = flags.kafka,
+                      .topic = flags.topic,
+                      .create_partitions = flags.partitions,
+                      .config = &config}));
+  return std::make_unique<LogSink>(
+      std::move(log),
+      fmt::format("kafka {} topic {}", flags.kafka, flags.topic));
 }
+
+absl::StatusOr<SimulatorOptions> OptionsFrom(const SimulateFlags& flags) {
+  SimulatorOptions options = flags.sim;
+  if (flags.start == "now") {
+    options.start = Timestamp::Now();
+  } else {
+    absl::StatusOr<Timestamp> start = ParseRfc3339(flags.start);
+    if (!start.ok()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--start {}: {}", flags.start, MessageOf(start.status())));
+    }
+    options.start = *start;
+  }
+  absl::StatusOr<absl::Duration> tick = ParseConfigDuration(flags.tick);
+  if (!tick.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("--tick {}: {}", flags.tick, MessageOf(tick.status())));
+  }
+  options.tick = *tick;
+  options.office_hours = !flags.around_the_clock;
+  return options;
+}
+
+// Sleeps until `deadline` or a stop request, whichever comes first.
+void PaceUntil(std::chrono::steady_clock::time_point deadline) {
+  while (!g_stop_requested && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        deadline - std::chrono::steady_clock::now(),
+        std::chrono::milliseconds(100)));
+  }
+}
+
+absl::Status RunSimulate(const SimulateFlags& flags) {
+  std::optional<FunnelConfig> loaded;
+  if (!flags.config_path.empty()) {
+    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
+  }
+  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(SimulatorOptions options, OptionsFrom(flags));
+  VORONKA_RETURN_IF_ERROR(Simulator::Check(config, options));
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, OpenSink(flags, config));
+
+  StopSignals stop_signals;
+  Simulator simulator(config, options);
+  // With a rate, send about ten batches a second so the pace looks smooth.
+  size_t batch = std::max<size_t>(flags.batch, 1);
+  if (flags.rate > 0) {
+    batch = std::clamp<size_t>(static_cast<size_t>(flags.rate / 10), 1, batch);
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  int64_t written = 0;
+  absl::Status status;
+  while (!g_stop_requested && (flags.events == 0 || written < flags.events)) {
+    size_t n = batch;
+    if (flags.events > 0) {
+      n = std::min<size_t>(n, static_cast<size_t>(flags.events - written));
+    }
+    status = sink->Write(simulator.Next(n));
+    if (!status.ok()) break;
+    written += static_cast<int64_t>(n);
+    if (flags.rate > 0) {
+      PaceUntil(begin +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(static_cast<double>(written) /
+                                                  flags.rate)));
+    }
+  }
+  fmt::print(stderr, "voronka simulate: seed {}, wrote {} events to {}{}\n{}",
+             options.seed, written, sink->Describe(),
+             g_stop_requested ? " (stopped by signal)" : "",
+             FormatStats(simulator.stats()));
+  if (absl::IsCancelled(status)) return absl::OkStatus();
+  return status;
+}
+
+void AddOrganisationOptions(CLI::App* cmd, SimulateFlags& flags) {
+  SimulatorOptions& s = flags.sim;
+  cmd->add_option("--lead-gen", s.lead_gen_managers,
+                  "Lead-generation agents at the start")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--closers", s.closers, "Closers (sales) at the start")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--account-managers", s.account_managers,
+                  "Account managers at the start")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--key-account-managers", s.key_account_managers,
+                  "Key-account managers at the start")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  cmd->add_option("--organisations", s.organisations,
+                  "Organisations in the market")
+      ->check(CLI::Range(1, 10'000'000))
+      ->capture_default_str();
+  cmd->add_option("--client-fraction", s.client_fraction,
+                  "Share of organisations that are clients at the start")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--sleeping-fraction", s.sleeping_fraction,
+                  "Share of organisations that are sleeping clients")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--foreign-fraction", s.foreign_currency_fraction,
+                  "Share of organisations paying in USD or EUR")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--departure-rate", s.departure_rate,
+                  "Expected manager departures per 30 simulated days")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
+}
+
+void AddStoryOptions(CLI::App* cmd, SimulateFlags& flags) {
+  SimulatorOptions& s = flags.sim;
+  cmd->add_option("--seed", s.seed, "Random seed: same seed, same events")
+      ->capture_default_str();
+  cmd->add_option("--start", flags.start,
+                  "Simulated time of the first event (RFC 3339, or \"now\")")
+      ->capture_default_str();
+  cmd->add_option("--tick", flags.tick,
+                  "Mean pause between two actions of one manager (\"6m\")")
+      ->capture_default_str();
+  cmd->add_flag("--around-the-clock", flags.around_the_clock,
+                "Work 24/7 instead of Mon-Fri 09:00-18:00 Moscow time");
+  cmd->add_option("--late-fraction", s.late_fraction,
+                  "Share of events sent after later events")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--duplicate-fraction", s.duplicate_fraction,
+                  "Share of events sent twice (same source and id)")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  cmd->add_option("--id-prefix", s.id_prefix,
+                  "Prefix of event, deal, invoice and manager ids "
+                  "(default s<seed>)");
+  cmd->add_option("--config", flags.config_path,
+                  "Funnel configuration YAML (default: built-in)")
+      ->check(CLI::ExistingFile);
+}
+
+void AddRunOptions(CLI::App* cmd, SimulateFlags& flags) {
+  cmd->add_option("--events", flags.events,
+                  "Stop after this many events (0: until SIGINT/SIGTERM)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--rate", flags.rate,
+                  "Events per second of wall-clock time (0: as fast as "
+                  "possible)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--batch", flags.batch, "Events per append / write")
+      ->check(CLI::Range(1, 1'000'000))
+      ->capture_default_str();
+  CLI::Option_group* target =
+      cmd->add_option_group("target", "Where the events go (exactly one)");
+  target
+      ->add_option("--out", flags.out,
+                   "\"-\": CloudEvents JSON Lines on stdout")
+      ->check(CLI::IsMember({"-"}));
+  target->add_option("--data", flags.data,
+                     "Append to the embedded log in this directory");
+  CLI::Option* kafka = target->add_option(
+      "--kafka", flags.kafka, "Append to Kafka at these bootstrap brokers");
+  target->require_option(1);
+  cmd->add_option("--topic", flags.topic, "Kafka topic")
+      ->needs(kafka)
+      ->capture_default_str();
+  cmd->add_option("--partitions", flags.partitions,
+                  "Create the Kafka topic with this many partitions if it is "
+                  "missing (0: it must exist)")
+      ->needs(kafka)
+      ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+}
+
+}  // namespace
+
+void RegisterSimulateCommand(CLI::App& app) {
+  auto flags = std::make_shared<SimulateFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "simulate",
+      "Run a simulated sales organisation and send its events to stdout, the "
+      "embedded log or Kafka (docs/simulator.md)");
+  AddStoryOptions(cmd, *flags);
+  AddOrganisationOptions(cmd, *flags);
+  AddRunOptions(cmd, *flags);
+  cmd->callback([flags] { FailIfError(RunSimulate(*flags)); });
+}
+
 }  // namespace voronka
