@@ -1,0 +1,35 @@
+// Projection: the fold logic of one read model, applied event by event to a
+// Txn of its store. Projector (projector.h) feeds it from a log, de-duplicates
+// on (source, id) and commits each batch with its positions.
+//
+// Implementations keep the rule of view.h: they compute an entity's view
+// before and after the event and write the difference, so the store comes
+// out the same for any order of the same events.
+#ifndef VORONKA_PROJECTIONS_PROJECTION_H_
+#define VORONKA_PROJECTIONS_PROJECTION_H_
+
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "events/event.h"
+#include "projections/store.h"
+
+namespace voronka {
+
+class Projection {
+ public:
+  virtual ~Projection() = default;
+  virtual std::string_view name() const = 0;
+  // Bumped whenever the logic changes what the store would hold; a store
+  // built by another version must be rebuilt.
+  virtual int version() const = 0;
+  // Loads in-memory state from the store; called before the first Apply and
+  // again after a failed commit (to drop what the failed batch changed).
+  virtual absl::Status Load(const ProjectionStore& store) = 0;
+  // Applies one event that is not a duplicate.
+  virtual absl::Status Apply(const Event& event, Txn& txn) = 0;
+};
+
+}  // namespace voronka
+
+#endif  // VORONKA_PROJECTIONS_PROJECTION_H_

@@ -1,0 +1,258 @@
+#include "projections/store.h"
+
+#include <filesystem>
+
+#include "fmt/format.h"
+#include "projections/keys.h"
+#include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+#include "rocksdb/utilities/options_util.h"
+#include "rocksdb/write_batch.h"
+
+namespace voronka {
+namespace {
+
+constexpr char kRowsFamily[] = "rows";
+
+absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  const std::string msg = fmt::format("read-model store: {}: {}", what,
+                                      s.ToString());
+  if (s.IsCorruption()) return absl::DataLossError(msg);
+  if (s.IsIOError() || s.IsBusy() || s.IsTimedOut()) {
+    return absl::UnavailableError(msg);
+  }
+  return absl::InternalError(msg);
+}
+
+std::string PositionsKey() { return Key("meta").Str("positions").str(); }
+std::string VersionKey() { return Key("meta").Str("version").str(); }
+
+std::string EncodePositions(const std::vector<int64_t>& positions) {
+  Key k("p");
+  for (int64_t p : positions) k.Int(p);
+  return k.str();
+}
+
+std::vector<int64_t> DecodePositions(std::string_view bytes) {
+  std::vector<int64_t> out;
+  KeyReader r(bytes);
+  r.Str();
+  while (!r.done()) out.push_back(r.Int());
+  return out;
+}
+
+void AppendEscaped(std::string& out, std::string_view bytes) {
+  for (unsigned char c : bytes) {
+    if (c >= 0x21 && c < 0x7f && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += fmt::format("\\x{:02x}", c);
+    }
+  }
+}
+
+}  // namespace
+
+ProjectionStore::~ProjectionStore() {
+  for (auto* h : handles_) {
+    if (db_) db_->DestroyColumnFamilyHandle(h);
+  }
+}
+
+absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
+    StoreOptions options) {
+  if (options.path.empty()) {
+    return absl::InvalidArgumentError("read-model store: no path given");
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.keep_log_file_num = 4;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions entries;
+  entries.write_buffer_size = 64 << 20;
+  entries.compression = rocksdb::kLZ4Compression;
+  entries.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::ColumnFamilyOptions rows = entries;
+  rows.merge_operator = NewCountersMergeOperator();
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+      {rocksdb::kDefaultColumnFamilyName, entries}, {kRowsFamily, rows}};
+  auto store = std::unique_ptr<ProjectionStore>(new ProjectionStore());
+  store->path_ = options.path;
+  rocksdb::DB* db = nullptr;
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, families,
+                                        &store->handles_, &db);
+  if (!s.ok()) return FromRocks(s, fmt::format("open {}", options.path));
+  store->db_.reset(db);
+  return store;
+}
+
+absl::StatusOr<std::optional<std::string>> ProjectionStore::Get(
+    std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[0],
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  if (!s.ok()) return FromRocks(s, "get");
+  return value;
+}
+
+absl::StatusOr<Counters> ProjectionStore::GetRow(std::string_view key) const {
+  std::string value;
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), handles_[1],
+                               rocksdb::Slice(key.data(), key.size()), &value);
+  if (s.IsNotFound()) return Counters();
+  if (!s.ok()) return FromRocks(s, "get row");
+  return Counters::Decode(value);
+}
+
+absl::Status ProjectionStore::ScanEntries(
+    std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
+  const std::string_view from = start.empty() ? prefix : start;
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
+       it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (!fn(key, it->value().ToStringView())) break;
+  }
+  return FromRocks(it->status(), "scan");
+}
+
+absl::Status ProjectionStore::ScanRows(
+    std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view, const Counters&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it(
+      db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
+  const std::string_view from = start.empty() ? prefix : start;
+  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
+       it->Next()) {
+    const std::string_view key = it->key().ToStringView();
+    if (key.substr(0, prefix.size()) != prefix) break;
+    if (it->value().empty()) continue;
+    absl::StatusOr<Counters> row = Counters::Decode(it->value().ToStringView());
+    if (!row.ok()) return row.status();
+    if (!fn(key, *row)) break;
+  }
+  return FromRocks(it->status(), "scan rows");
+}
+
+absl::StatusOr<std::vector<int64_t>> ProjectionStore::Positions() const {
+  absl::StatusOr<std::optional<std::string>> v = Get(PositionsKey());
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return std::vector<int64_t>();
+  return DecodePositions(**v);
+}
+
+absl::StatusOr<int> ProjectionStore::Version() const {
+  absl::StatusOr<std::optional<std::string>> v = Get(VersionKey());
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return 0;
+  KeyReader r(**v);
+  return static_cast<int>(r.Int());
+}
+
+absl::Status ProjectionStore::SetVersion(int version) {
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  return FromRocks(db_->Put(wo, handles_[0], VersionKey(),
+                            Key("").Int(version).str().substr(1)),
+                   "set version");
+}
+
+absl::Status ProjectionStore::Commit(const Changes& changes,
+                                     const std::vector<int64_t>& positions) {
+  rocksdb::WriteBatch batch;
+  for (const auto& [key, row] : changes.rows) {
+    if (row.empty()) continue;
+    batch.Merge(handles_[1], key, row.Encode());
+  }
+  for (const auto& [key, value] : changes.entries) {
+    if (value) {
+      batch.Put(handles_[0], key, *value);
+    } else {
+      batch.Delete(handles_[0], key);
+    }
+  }
+  batch.Put(handles_[0], PositionsKey(), EncodePositions(positions));
+  return FromRocks(db_->Write(rocksdb::WriteOptions(), &batch), "commit");
+}
+
+absl::StatusOr<std::string> ProjectionStore::CanonicalDump() const {
+  std::string out;
+  for (int family = 0; family < 2; ++family) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db_->NewIterator(rocksdb::ReadOptions(), handles_[family]));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      if (family == 1 && it->value().empty()) continue;
+      out += family == 0 ? "E " : "R ";
+      AppendEscaped(out, it->key().ToStringView());
+      out += " = ";
+      if (family == 1) {
+        absl::StatusOr<Counters> row =
+            Counters::Decode(it->value().ToStringView());
+        if (!row.ok()) return row.status();
+        for (const auto& [name, value] : row->fields()) {
+          out += fmt::format("{}={} ", name, value);
+        }
+      } else {
+        AppendEscaped(out, it->value().ToStringView());
+      }
+      out += "\n";
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "dump");
+  }
+  return out;
+}
+
+uint64_t ProjectionStore::SizeOnDisk() const {
+  uint64_t total = 0;
+  for (auto* h : handles_) {
+    uint64_t sst = 0;
+    db_->GetIntProperty(h, "rocksdb.total-sst-files-size", &sst);
+    total += sst;
+  }
+  return total;
+}
+
+absl::StatusOr<std::optional<std::string>> Txn::Get(
+    const std::string& key) const {
+  auto it = changes_.entries.find(key);
+  if (it != changes_.entries.end()) return it->second;
+  return store_.Get(key);
+}
+
+absl::Status Txn::ScanEntries(
+    const std::string& prefix,
+    const std::function<void(std::string_view, std::string_view)>& fn) const {
+  // Merge the committed entries with the batch's own, the batch winning.
+  absl::btree_map<std::string, std::optional<std::string>> merged;
+  absl::Status s = store_.ScanEntries(
+      prefix, "", [&](std::string_view k, std::string_view v) {
+        merged.emplace(std::string(k), std::string(v));
+        return true;
+      });
+  if (!s.ok()) return s;
+  for (auto it = changes_.entries.lower_bound(prefix);
+       it != changes_.entries.end() &&
+       it->first.compare(0, prefix.size(), prefix) == 0;
+       ++it) {
+    merged[it->first] = it->second;
+  }
+  for (const auto& [k, v] : merged) {
+    if (v) fn(k, *v);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace voronka
