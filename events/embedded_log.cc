@@ -1,5 +1,6 @@
 #include "events/embedded_log.h"
 
+#include <filesystem>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -200,6 +201,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
   if (options.path.empty()) {
     return absl::InvalidArgumentError("embedded log: no path given");
   }
+  std::error_code mkdir_error;  // DB::Open below reports what matters.
+  std::filesystem::create_directories(options.path, mkdir_error);
   rocksdb::Options ro;
   ro.create_if_missing = true;
   ro.max_background_jobs = 2;

@@ -1,0 +1,284 @@
+// `voronka serve`: one process on one machine — the embedded event log and
+// every projector (services/server.h) over a data directory.
+//
+//   voronka serve --data ./voronka-data
+//   voronka serve --data ./voronka-data --demo [--demo-events N] [--rate R]
+//
+// With --demo, a simulated sales organisation (services/simulator.h) streams
+// into the log at --rate events/s (ingest's stand-in: events get
+// recorded_time = the moment of the append). A status line every few seconds
+// shows the log and each projector; at the end (SIGINT/SIGTERM, or after
+// --demo-events once the projectors caught up) a summary read back from the
+// read models shows what the organisation did.
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "events/status.h"
+#include "fmt/format.h"
+#include "projections/queries.h"
+#include "services/commands.h"
+#include "services/server.h"
+#include "services/simulator.h"
+
+namespace voronka {
+namespace {
+
+struct ServeFlags {
+  std::string data_dir = "./voronka-data";
+  std::string config_path;
+  bool demo = false;
+  int64_t demo_events = 0;
+  double rate = 2000;
+  uint64_t seed = 1;
+  bool seed_given = false;
+  int organisations = 5000;
+  double status_every_s = 3;
+};
+
+std::string Money2(int64_t minor) {
+  return fmt::format("{}{}.{:02}", minor < 0 ? "-" : "", std::abs(minor) / 100,
+                     std::abs(minor) % 100);
+}
+
+std::string MoneyList(const absl::btree_map<std::string, int64_t>& amounts) {
+  std::string out;
+  for (const auto& [currency, minor] : amounts) {
+    out += fmt::format("{}{} {}", out.empty() ? "" : ", ", currency,
+                       Money2(minor));
+  }
+  return out.empty() ? "-" : out;
+}
+
+// What the demo did, read back from the read models.
+absl::Status PrintSummary(const Server& server, std::ostream& out) {
+  constexpr int64_t kAllDays = 1'000'000;
+  VORONKA_ASSIGN_OR_RETURN(
+      IndicatorTotals total,
+      QueryIndicators(server.indicators(), "t", "", -kAllDays, kAllDays));
+  const Counters& c = total.counters;
+  out << "\nRead back from the read models:\n";
+  out << fmt::format(
+      "  whole organisation: {} calls ({} answered, {:.1f} per organisation "
+      "called), {} general proposals,\n    {} applications ({}), {} invoices "
+      "issued, {} paid ({}), {} deals won, {} lost\n",
+      c.Get("calls"), c.Get("calls_answered"), total.calls_per_org(),
+      c.Get("proposals_general"), c.Get("applications"),
+      MoneyList(c.MoneyOf("applications_amount")), c.Get("invoices_issued"),
+      c.Get("invoices_paid"), MoneyList(c.MoneyOf("invoices_paid_amount")),
+      c.Get("deals_won"), c.Get("deals_lost"));
+
+  VORONKA_ASSIGN_OR_RETURN(std::vector<std::string> departments,
+                           IndicatorIds(server.indicators(), "d"));
+  out << "  per department (calls / proposals / applications / won):\n";
+  for (const std::string& d : departments) {
+    VORONKA_ASSIGN_OR_RETURN(
+        IndicatorTotals t,
+        QueryIndicators(server.indicators(), "d", d, -kAllDays, kAllDays));
+    out << fmt::format("    {:<20} {:>7} {:>6} {:>6} {:>5}\n", d,
+                       t.counters.Get("calls"),
+                       t.counters.Get("proposals_general"),
+                       t.counters.Get("applications"),
+                       t.counters.Get("deals_won"));
+  }
+
+  VORONKA_ASSIGN_OR_RETURN(std::vector<WorkloadRow> rows,
+                           QueryWorkloads(server.funnel(), ""));
+  std::map<std::pair<std::string, std::string>, Counters> by_stage;
+  for (const WorkloadRow& r : rows) {
+    by_stage[{r.funnel, r.stage}].AddAll(r.counters);
+  }
+  out << "  stage workloads (deals in stage, open, forecast):\n";
+  for (const Funnel& funnel : server.config().funnels()) {
+    for (const Stage& stage : funnel.stages) {
+      auto it = by_stage.find({funnel.name.value(), stage.name.value()});
+      if (it == by_stage.end()) continue;
+      absl::btree_map<std::string, int64_t> forecast;
+      for (const auto& [cur, bp] : it->second.MoneyOf("forecast_bp")) {
+        forecast[cur] = bp / 10000;
+      }
+      out << fmt::format("    {:<26} {:>6} {:>6}  {}\n",
+                         funnel.name.value() + "/" + stage.name.value(),
+                         it->second.Get("deals"), it->second.Get("open"),
+                         MoneyList(forecast));
+    }
+  }
+  VORONKA_ASSIGN_OR_RETURN(auto queues, QueueLengths(server.funnel()));
+  out << "  handoff queues (deals waiting to be claimed):";
+  if (queues.empty()) out << " none";
+  for (const auto& [department, n] : queues) {
+    out << fmt::format(" {} {};", department, n);
+  }
+  out << "\n";
+  return absl::OkStatus();
+}
+
+std::string StatusLine(const Server& server, int64_t log_end,
+                       int64_t demo_sent) {
+  std::string line = fmt::format("log {} events", log_end);
+  for (const ProjectorStatus& s : server.status()) {
+    int64_t at = 0;
+    for (int64_t p : s.positions) at += p;
+    line += fmt::format(" | {} at {} (dup {})", s.name, at, s.stats.duplicates);
+    if (!s.last_error.ok()) line += " ERROR: " + std::string(s.last_error.message());
+  }
+  if (demo_sent >= 0) line += fmt::format(" | demo sent {}", demo_sent);
+  return line;
+}
+
+absl::Status RunServe(const ServeFlags& flags) {
+  // Only the main thread takes SIGINT/SIGTERM (sigtimedwait below): block
+  // them before any thread starts, so all threads inherit the mask.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::optional<FunnelConfig> loaded;
+  if (!flags.config_path.empty()) {
+    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
+  }
+  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(
+      std::unique_ptr<Server> server,
+      Server::Start({.data_dir = flags.data_dir, .config = &config}));
+  SimulatorOptions sim_options{.seed = flags.seed,
+                               .organisations = flags.organisations};
+  if (flags.demo && !flags.seed_given) {
+    // A demo run again on the same data tells a new story (new ids) rather
+    // than re-sending the old one, which the projectors would de-duplicate.
+    VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end,
+                             server->log().EndOffsets());
+    if (end[0] > 0) sim_options.seed = static_cast<uint64_t>(end[0]) + 1;
+  }
+  if (flags.demo) {
+    VORONKA_RETURN_IF_ERROR(Simulator::Check(config, sim_options));
+  }
+  std::cout << fmt::format(
+                   "voronka serve: data in {} (embedded log, projectors: "
+                   "indicators, funnel). Stop with Ctrl-C.\n",
+                   flags.data_dir)
+            << std::flush;
+
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> demo_sent{flags.demo ? 0 : -1};
+  absl::Status demo_status;
+  std::thread demo;
+  if (flags.demo) {
+    std::cout << fmt::format(
+        "demo: a simulated sales organisation (seed {}, {} organisations) "
+        "streams into the log at {} events/s{}.\n",
+        sim_options.seed, flags.organisations, flags.rate,
+        flags.demo_events > 0 ? fmt::format(", {} events", flags.demo_events)
+                              : "");
+    demo = std::thread([&] {
+      Simulator sim(config, sim_options);
+      const size_t batch =
+          std::clamp<size_t>(static_cast<size_t>(flags.rate / 10), 1, 5000);
+      const auto begin = std::chrono::steady_clock::now();
+      int64_t sent = 0;
+      while (!stop && (flags.demo_events == 0 || sent < flags.demo_events)) {
+        size_t n = batch;
+        if (flags.demo_events > 0) {
+          n = std::min<size_t>(n, flags.demo_events - sent);
+        }
+        std::vector<Event> events = sim.Next(n);
+        const Timestamp now = Timestamp::Now();
+        for (Event& e : events) e.recorded_time = now;
+        absl::StatusOr<std::vector<LogPosition>> appended =
+            server->log().Append(events);
+        if (!appended.ok()) {
+          demo_status = appended.status();
+          break;
+        }
+        sent += static_cast<int64_t>(n);
+        demo_sent = sent;
+        if (flags.rate > 0) {
+          std::this_thread::sleep_until(
+              begin + std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::duration<double>(sent / flags.rate)));
+        }
+      }
+    });
+  }
+
+  const timespec tick{static_cast<time_t>(flags.status_every_s),
+                      static_cast<long>((flags.status_every_s -
+                                         static_cast<time_t>(flags.status_every_s)) *
+                                        1e9)};
+  bool signalled = false;
+  while (true) {
+    const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) {
+      signalled = true;
+      break;
+    }
+    absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
+    std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent)
+              << std::endl;
+    if (flags.demo && flags.demo_events > 0 &&
+        demo_sent >= flags.demo_events) {
+      break;
+    }
+  }
+  stop = true;
+  if (demo.joinable()) demo.join();
+  VORONKA_RETURN_IF_ERROR(demo_status);
+  if (!signalled || flags.demo) {
+    absl::Status caught_up = server->WaitCaughtUp(absl::Seconds(60));
+    if (!caught_up.ok() && !signalled) return caught_up;
+  }
+  absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
+  std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent)
+            << std::endl;
+  if (flags.demo) VORONKA_RETURN_IF_ERROR(PrintSummary(*server, std::cout));
+  server->Stop();
+  std::cout << "voronka serve: stopped; every projector committed its last "
+               "batch. Run it again to resume.\n";
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+void RegisterServeCommand(CLI::App& app) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "serve", "Run Voronka on one machine: embedded log and all projectors");
+  cmd->add_option("--data", flags->data_dir, "Data directory")
+      ->capture_default_str();
+  cmd->add_option("--config", flags->config_path,
+                  "Funnel configuration YAML (default: built in)");
+  cmd->add_flag("--demo", flags->demo,
+                "Stream a simulated sales organisation into the log");
+  cmd->add_option("--demo-events", flags->demo_events,
+                  "Stop the demo after this many events (0: run until Ctrl-C)")
+      ->capture_default_str();
+  cmd->add_option("--rate", flags->rate, "Demo events per second")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option_function<uint64_t>(
+         "--seed",
+         [flags](const uint64_t& seed) {
+           flags->seed = seed;
+           flags->seed_given = true;
+         },
+         "Demo simulator seed (default: 1 on an empty log, else a new one)");
+  cmd->add_option("--organisations", flags->organisations,
+                  "Organisations in the simulated market")
+      ->check(CLI::Range(10, 10'000'000))
+      ->capture_default_str();
+  cmd->add_option("--status-every", flags->status_every_s,
+                  "Seconds between status lines")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd->callback([flags] { FailIfError(RunServe(*flags)); });
+}
+
+}  // namespace voronka
