@@ -4,12 +4,12 @@
 #include <ostream>
 #include <streambuf>
 
-#include "fmt/format.h"
 #include "cereal/archives/portable_binary.hpp"
 #include "cereal/cereal.hpp"
 #include "cereal/types/optional.hpp"
 #include "cereal/types/string.hpp"
 #include "cereal/types/variant.hpp"
+#include "fmt/format.h"
 
 // Longest string a record may hold. Ids are at most 128 characters and free
 // text (reasons, names) is short; the bound keeps a corrupt length field from
@@ -139,7 +139,8 @@ absl::Status CheckEnums(const Event& e) {
     if (static_cast<int>(c->outcome) > 4)
       return bad("outcome", static_cast<int>(c->outcome));
   } else if (const auto* p = e.get_if<ProposalSent>()) {
-    if (static_cast<int>(p->kind) > 1) return bad("kind", static_cast<int>(p->kind));
+    if (static_cast<int>(p->kind) > 1)
+      return bad("kind", static_cast<int>(p->kind));
   } else if (const auto* s = e.get_if<DealStageChanged>()) {
     if (s->trigger && static_cast<int>(*s->trigger) > 2)
       return bad("trigger", static_cast<int>(*s->trigger));
@@ -168,8 +169,8 @@ std::string EncodeEvent(const Event& event) {
 absl::StatusOr<Event> DecodeEvent(std::string_view bytes) {
   if (bytes.empty()) return absl::DataLossError("empty record");
   if (static_cast<uint8_t>(bytes[0]) != kRecordFormatV1) {
-    return absl::DataLossError(fmt::format(
-        "unknown record format tag {}", static_cast<int>(bytes[0] & 0xff)));
+    return absl::DataLossError(fmt::format("unknown record format tag {}",
+                                           static_cast<int>(bytes[0] & 0xff)));
   }
   SpanBuf buf(bytes.substr(1));
   std::istream is(&buf);
@@ -178,11 +179,12 @@ absl::StatusOr<Event> DecodeEvent(std::string_view bytes) {
     cereal::PortableBinaryInputArchive ar(is);
     ar(event);
   } catch (const std::exception& e) {
-    return absl::DataLossError(fmt::format("record does not decode: {}", e.what()));
+    return absl::DataLossError(
+        fmt::format("record does not decode: {}", e.what()));
   }
   if (is.rdbuf()->in_avail() != 0) {
-    return absl::DataLossError(fmt::format(
-        "record has {} trailing bytes", is.rdbuf()->in_avail()));
+    return absl::DataLossError(
+        fmt::format("record has {} trailing bytes", is.rdbuf()->in_avail()));
   }
   if (absl::Status s = CheckEnums(event); !s.ok()) return s;
   return event;

@@ -1,8 +1,8 @@
 #include "events/embedded_log.h"
 
-#include <filesystem>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <mutex>
 
 #include "events/codec.h"
@@ -57,10 +57,10 @@ struct EmbeddedLog::Impl {
   std::unique_ptr<rocksdb::DB> db;
 
   std::mutex mu;
-  std::condition_variable cv;         // A group commit finished.
-  std::deque<PendingAppend*> queue;   // Guarded by mu.
-  bool writing = false;               // A leader is writing. Guarded by mu.
-  int64_t end_offset = 0;             // Next offset; durable below. Guarded by mu.
+  std::condition_variable cv;        // A group commit finished.
+  std::deque<PendingAppend*> queue;  // Guarded by mu.
+  bool writing = false;              // A leader is writing. Guarded by mu.
+  int64_t end_offset = 0;  // Next offset; durable below. Guarded by mu.
 
   absl::StatusOr<std::vector<LogPosition>> AppendEncoded(
       std::span<const std::string> records);

@@ -6,9 +6,9 @@ namespace voronka {
 namespace {
 
 constexpr std::array<std::string_view, kEventTypeCount> kTypeNames = {
-    "call.logged",       "proposal.sent",      "application.received",
-    "invoice.issued",    "invoice.paid",       "deal.stage_changed",
-    "deal.claimed",      "deal.reassigned",    "manager.joined",
+    "call.logged",      "proposal.sent",   "application.received",
+    "invoice.issued",   "invoice.paid",    "deal.stage_changed",
+    "deal.claimed",     "deal.reassigned", "manager.joined",
     "manager.departed",
 };
 static_assert(std::variant_size_v<EventData> == kEventTypeCount);
@@ -66,11 +66,16 @@ std::string_view ToString(CallDirection v) {
 }
 std::string_view ToString(CallOutcome v) {
   switch (v) {
-    case CallOutcome::kAnswered: return "answered";
-    case CallOutcome::kNoAnswer: return "no_answer";
-    case CallOutcome::kBusy: return "busy";
-    case CallOutcome::kFailed: return "failed";
-    case CallOutcome::kVoicemail: return "voicemail";
+    case CallOutcome::kAnswered:
+      return "answered";
+    case CallOutcome::kNoAnswer:
+      return "no_answer";
+    case CallOutcome::kBusy:
+      return "busy";
+    case CallOutcome::kFailed:
+      return "failed";
+    case CallOutcome::kVoicemail:
+      return "voicemail";
   }
   return "?";
 }
@@ -79,9 +84,12 @@ std::string_view ToString(ProposalKind v) {
 }
 std::string_view ToString(StageTrigger v) {
   switch (v) {
-    case StageTrigger::kPerson: return "person";
-    case StageTrigger::kRobot: return "robot";
-    case StageTrigger::kApi: return "api";
+    case StageTrigger::kPerson:
+      return "person";
+    case StageTrigger::kRobot:
+      return "robot";
+    case StageTrigger::kApi:
+      return "api";
   }
   return "?";
 }

@@ -63,8 +63,8 @@ struct ProposalSent {
   ManagerId manager;
   DepartmentId department;
   ProposalKind kind = ProposalKind::kGeneral;
-  std::optional<DealId> deal;     // Required for kIndividual.
-  std::optional<Money> amount;    // Required for kIndividual.
+  std::optional<DealId> deal;   // Required for kIndividual.
+  std::optional<Money> amount;  // Required for kIndividual.
   friend bool operator==(const ProposalSent&, const ProposalSent&) = default;
 };
 
@@ -131,7 +131,8 @@ struct DealReassigned {
   ManagerId manager;
   DepartmentId department;
   std::optional<ManagerId> by;
-  friend bool operator==(const DealReassigned&, const DealReassigned&) = default;
+  friend bool operator==(const DealReassigned&,
+                         const DealReassigned&) = default;
 };
 
 struct ManagerJoined {

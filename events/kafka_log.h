@@ -35,7 +35,7 @@
 namespace voronka {
 
 struct KafkaLogOptions {
-  std::string brokers;                // bootstrap.servers
+  std::string brokers;  // bootstrap.servers
   std::string topic = "voronka.events";
   // Create the topic with this many partitions if it does not exist (0: the
   // topic must exist; Open returns NotFound otherwise).
@@ -52,7 +52,8 @@ class KafkaLog : public EventLog {
   // Connects, checks (or creates) the topic and learns its partition count.
   // Unavailable if no broker answers within append_timeout; InvalidArgument
   // for a bad client_config entry.
-  static absl::StatusOr<std::unique_ptr<KafkaLog>> Open(KafkaLogOptions options);
+  static absl::StatusOr<std::unique_ptr<KafkaLog>> Open(
+      KafkaLogOptions options);
   ~KafkaLog() override;  // Flushes pending deliveries (bounded).
 
   absl::StatusOr<std::vector<LogPosition>> Append(

@@ -50,17 +50,17 @@ inline std::string_view MessageOf(const absl::Status& s) {
 #define VORONKA_CONCAT_(a, b) VORONKA_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` is not OK.
-#define VORONKA_RETURN_IF_ERROR(expr)            \
-  do {                                           \
-    if (absl::Status voronka_status_ = (expr);   \
-        !voronka_status_.ok()) {                 \
-      return voronka_status_;                    \
-    }                                            \
+#define VORONKA_RETURN_IF_ERROR(expr)                                   \
+  do {                                                                  \
+    if (absl::Status voronka_status_ = (expr); !voronka_status_.ok()) { \
+      return voronka_status_;                                           \
+    }                                                                   \
   } while (false)
 
 // Declares `lhs` from the value of a StatusOr, or returns its error.
-#define VORONKA_ASSIGN_OR_RETURN(lhs, expr) \
-  VORONKA_ASSIGN_OR_RETURN_IMPL_(VORONKA_CONCAT_(voronka_or_, __LINE__), lhs, expr)
+#define VORONKA_ASSIGN_OR_RETURN(lhs, expr)                                   \
+  VORONKA_ASSIGN_OR_RETURN_IMPL_(VORONKA_CONCAT_(voronka_or_, __LINE__), lhs, \
+                                 expr)
 #define VORONKA_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
   auto tmp = (expr);                                   \
   if (!tmp.ok()) return std::move(tmp).status();       \

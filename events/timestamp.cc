@@ -47,11 +47,10 @@ absl::StatusOr<Timestamp> ParseRfc3339(std::string_view text) {
 absl::StatusOr<Timestamp> ParseRfc3339Date(std::string_view text) {
   absl::Time t;
   std::string err;
-  if (text.size() != 10 ||
-      !absl::ParseTime("%Y-%m-%d", AbslView(text), absl::UTCTimeZone(), &t,
-                       &err)) {
-    return absl::InvalidArgumentError(fmt::format(
-        "\"{}\" is not an RFC 3339 full-date (YYYY-MM-DD)", text));
+  if (text.size() != 10 || !absl::ParseTime("%Y-%m-%d", AbslView(text),
+                                            absl::UTCTimeZone(), &t, &err)) {
+    return absl::InvalidArgumentError(
+        fmt::format("\"{}\" is not an RFC 3339 full-date (YYYY-MM-DD)", text));
   }
   return Timestamp::FromAbsl(t);
 }

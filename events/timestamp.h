@@ -23,7 +23,9 @@ namespace voronka {
 class Timestamp {
  public:
   constexpr Timestamp() = default;
-  static constexpr Timestamp FromUnixMicros(int64_t us) { return Timestamp(us); }
+  static constexpr Timestamp FromUnixMicros(int64_t us) {
+    return Timestamp(us);
+  }
   static Timestamp FromAbsl(absl::Time t) {
     return Timestamp(absl::ToUnixMicros(t));
   }

@@ -70,10 +70,14 @@ const std::vector<Roster::Entry>* Roster::EntriesOf(
 
 std::string_view ToString(QueueReason reason) {
   switch (reason) {
-    case QueueReason::kStageHandoff: return "stage_handoff";
-    case QueueReason::kKeyAccount: return "key_account";
-    case QueueReason::kDeparture: return "departure";
-    case QueueReason::kUnowned: return "unowned";
+    case QueueReason::kStageHandoff:
+      return "stage_handoff";
+    case QueueReason::kKeyAccount:
+      return "key_account";
+    case QueueReason::kDeparture:
+      return "departure";
+    case QueueReason::kUnowned:
+      return "unowned";
   }
   return "unknown";
 }

@@ -139,8 +139,8 @@ struct ClaimWait {
 struct DealState {
   DealId deal;
   OrgId org;
-  FunnelId funnel;   // Empty until the first stage change.
-  int stage = -1;    // Index into the funnel's stages; -1: no stage yet.
+  FunnelId funnel;  // Empty until the first stage change.
+  int stage = -1;   // Index into the funnel's stages; -1: no stage yet.
   DepartmentId stage_department;
   StageOutcome outcome = StageOutcome::kOpen;
   Timestamp opened;  // Time of its first event.

@@ -19,7 +19,8 @@ Timestamp FirstWon(const Funnel& funnel, const DealState& state) {
   for (size_t i = 0; i < funnel.stages.size() && i < state.reached.size();
        ++i) {
     if (funnel.stages[i].outcome == StageOutcome::kWon &&
-        state.reached[i].is_set() && (!won.is_set() || state.reached[i] < won)) {
+        state.reached[i].is_set() &&
+        (!won.is_set() || state.reached[i] < won)) {
       won = state.reached[i];
     }
   }
@@ -40,11 +41,12 @@ View DealView(const DealState& state, const FunnelConfig& config,
     row.Add("claims", 1);
     row.Add("wait_s", wait_us / 1000000);
     view.Put(Key("cl")
-                     .Str(c.department.value())
-                     .Int(day)
-                     .Int(wait_us)
-                     .Str(deal)
-                     .Int(static_cast<int64_t>(n)), c.manager.value());
+                 .Str(c.department.value())
+                 .Int(day)
+                 .Int(wait_us)
+                 .Str(deal)
+                 .Int(static_cast<int64_t>(n)),
+             c.manager.value());
   }
   const Funnel* funnel = config.FindFunnel(state.funnel.value());
   if (funnel == nullptr || state.stage < 0) return view;
@@ -92,14 +94,17 @@ View DealView(const DealState& state, const FunnelConfig& config,
   if (!open) return view;
   if (state.queue) {
     view.Put(Key("q")
-                     .Str(state.queue->department.value())
-                     .Int(state.queue->since.unix_micros())
-                     .Str(deal), std::string(ToString(state.queue->reason)));
+                 .Str(state.queue->department.value())
+                 .Int(state.queue->since.unix_micros())
+                 .Str(deal),
+             std::string(ToString(state.queue->reason)));
   }
-  view.Put(Key("st").Str(f).Str(s).Int(state.stage_entered.unix_micros())
-                   .Str(deal), "");
-  view.Put(Key("id").Str(f).Str(s).Int(state.last_activity.unix_micros())
-                   .Str(deal), "");
+  view.Put(
+      Key("st").Str(f).Str(s).Int(state.stage_entered.unix_micros()).Str(deal),
+      "");
+  view.Put(
+      Key("id").Str(f).Str(s).Int(state.last_activity.unix_micros()).Str(deal),
+      "");
   if (state.owner) {
     view.Put(Key("ob").Str(state.owner->value()).Str(deal), "");
   }

@@ -55,20 +55,20 @@ absl::Status FunnelProjection::Load(const ProjectionStore& store) {
 absl::Status FunnelProjection::Apply(const Event& event, Txn& txn) {
   if (event.get_if<ManagerJoined>() || event.get_if<ManagerDeparted>()) {
     if (!roster_.Add(event)) return absl::OkStatus();
-    const ManagerId& manager =
-        event.get_if<ManagerJoined>() ? event.get_if<ManagerJoined>()->manager
-                                      : event.get_if<ManagerDeparted>()->manager;
+    const ManagerId& manager = event.get_if<ManagerJoined>()
+                                   ? event.get_if<ManagerJoined>()->manager
+                                   : event.get_if<ManagerDeparted>()->manager;
     txn.Put(EventSuffix(Key("r").Str(manager.value()), event).str(),
             EncodeEvent(event));
     std::vector<DealId> deals;
-    VORONKA_RETURN_IF_ERROR(txn.ScanEntries(
-        Key("tm").Str(manager.value()).str(),
-        [&](std::string_view key, std::string_view) {
-          KeyReader r(key);
-          r.Str();
-          r.Str();
-          deals.emplace_back(r.Str());
-        }));
+    VORONKA_RETURN_IF_ERROR(
+        txn.ScanEntries(Key("tm").Str(manager.value()).str(),
+                        [&](std::string_view key, std::string_view) {
+                          KeyReader r(key);
+                          r.Str();
+                          r.Str();
+                          deals.emplace_back(r.Str());
+                        }));
     for (const DealId& deal : deals) {
       VORONKA_RETURN_IF_ERROR(Refold(deal, txn));
     }
@@ -104,16 +104,16 @@ absl::Status FunnelProjection::ApplyToDeal(const Event& event,
 absl::Status FunnelProjection::Refold(const DealId& deal, Txn& txn) {
   std::vector<Event> history;
   absl::Status decode_error;
-  VORONKA_RETURN_IF_ERROR(txn.ScanEntries(
-      Key("h").Str(deal.value()).str(),
-      [&](std::string_view, std::string_view value) {
-        absl::StatusOr<Event> event = DecodeEvent(value);
-        if (!event.ok()) {
-          decode_error = event.status();
-        } else {
-          history.push_back(std::move(*event));
-        }
-      }));
+  VORONKA_RETURN_IF_ERROR(
+      txn.ScanEntries(Key("h").Str(deal.value()).str(),
+                      [&](std::string_view, std::string_view value) {
+                        absl::StatusOr<Event> event = DecodeEvent(value);
+                        if (!event.ok()) {
+                          decode_error = event.status();
+                        } else {
+                          history.push_back(std::move(*event));
+                        }
+                      }));
   VORONKA_RETURN_IF_ERROR(decode_error);
   // Keys sort by (time, source, id): the history is already in fold order.
   VORONKA_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
@@ -125,8 +125,8 @@ absl::Status FunnelProjection::Refold(const DealId& deal, Txn& txn) {
   return WriteState(before, folder_.Fold(deal, history), txn);
 }
 
-absl::Status FunnelProjection::WriteState(const std::optional<DealState>& before,
-                                          const DealState& after, Txn& txn) {
+absl::Status FunnelProjection::WriteState(
+    const std::optional<DealState>& before, const DealState& after, Txn& txn) {
   if (before && *before == after) return absl::OkStatus();
   txn.changes().AddDiff(before ? DealView(*before, config_, tz_) : View(),
                         DealView(after, config_, tz_));

@@ -30,25 +30,28 @@ void Credit(View& view, int64_t day, const ManagerId* manager,
 }
 
 void MarkOrgCalled(View& view, int64_t day, const CallLogged& call) {
-  view.Put(Key("o").Str(kIndicatorScopeTotal).Str("").Int(day).Str(
-      call.org.value()), "");
+  view.Put(
+      Key("o").Str(kIndicatorScopeTotal).Str("").Int(day).Str(call.org.value()),
+      "");
   view.Put(Key("o")
-                   .Str(kIndicatorScopeManager)
-                   .Str(call.manager.value())
-                   .Int(day)
-                   .Str(call.org.value()), "");
+               .Str(kIndicatorScopeManager)
+               .Str(call.manager.value())
+               .Int(day)
+               .Str(call.org.value()),
+           "");
   view.Put(Key("o")
-                   .Str(kIndicatorScopeDepartment)
-                   .Str(call.department.value())
-                   .Int(day)
-                   .Str(call.org.value()), "");
+               .Str(kIndicatorScopeDepartment)
+               .Str(call.department.value())
+               .Int(day)
+               .Str(call.org.value()),
+           "");
 }
 
 template <typename T>
 bool InsertSorted(std::vector<T>& list, T item) {
-  auto it = std::lower_bound(
-      list.begin(), list.end(), item,
-      [](const T& a, const T& b) { return a.key < b.key; });
+  auto it =
+      std::lower_bound(list.begin(), list.end(), item,
+                       [](const T& a, const T& b) { return a.key < b.key; });
   if (it != list.end() && it->key == item.key) return false;
   list.insert(it, std::move(item));
   return true;

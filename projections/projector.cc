@@ -36,8 +36,8 @@ absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(
   VORONKA_RETURN_IF_ERROR(projection.Load(store));
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<LogReader> reader,
-      log.OpenReader({.start_offsets = positions,
-                      .dead_letter = options.dead_letter}));
+      log.OpenReader(
+          {.start_offsets = positions, .dead_letter = options.dead_letter}));
   return std::unique_ptr<Projector>(
       new Projector(store, projection, std::move(reader), std::move(options)));
 }

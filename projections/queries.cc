@@ -14,13 +14,13 @@ absl::StatusOr<IndicatorTotals> QueryIndicators(const ProjectionStore& store,
   IndicatorTotals totals;
   const std::string prefix = Key("i").Str(scope).Str(id).str();
   const std::string end = Key("i").Str(scope).Str(id).Int(to_day).str();
-  VORONKA_RETURN_IF_ERROR(store.ScanRows(
-      prefix, Key("i").Str(scope).Str(id).Int(from_day).str(),
-      [&](std::string_view key, const Counters& row) {
-        if (key > end) return false;
-        totals.counters.AddAll(row);
-        return true;
-      }));
+  VORONKA_RETURN_IF_ERROR(
+      store.ScanRows(prefix, Key("i").Str(scope).Str(id).Int(from_day).str(),
+                     [&](std::string_view key, const Counters& row) {
+                       if (key > end) return false;
+                       totals.counters.AddAll(row);
+                       return true;
+                     }));
   absl::flat_hash_set<std::string> orgs;
   const std::string org_prefix = Key("o").Str(scope).Str(id).str();
   const int64_t org_day_end = to_day + 1;

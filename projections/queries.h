@@ -20,7 +20,7 @@
 namespace voronka {
 
 struct IndicatorTotals {
-  Counters counters;               // Summed over the range.
+  Counters counters;                 // Summed over the range.
   int64_t organisations_called = 0;  // Distinct over the whole range (B).
   // calls / organisations_called; 0 without calls.
   double calls_per_org() const {

@@ -17,8 +17,8 @@ constexpr char kRowsFamily[] = "rows";
 
 absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   if (s.ok()) return absl::OkStatus();
-  const std::string msg = fmt::format("read-model store: {}: {}", what,
-                                      s.ToString());
+  const std::string msg =
+      fmt::format("read-model store: {}: {}", what, s.ToString());
   if (s.IsCorruption()) return absl::DataLossError(msg);
   if (s.IsIOError() || s.IsBusy() || s.IsTimedOut()) {
     return absl::UnavailableError(msg);

@@ -9,7 +9,8 @@
 //
 //   View before = DealView(old_state, ...), after = DealView(new_state, ...);
 //   Changes changes;
-//   changes.AddDiff(before, after);   // rows: after - before; entries: upsert/erase
+//   changes.AddDiff(before, after);   // rows: after - before; entries:
+//   upsert/erase
 #ifndef VORONKA_PROJECTIONS_VIEW_H_
 #define VORONKA_PROJECTIONS_VIEW_H_
 

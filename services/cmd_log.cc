@@ -75,11 +75,10 @@ void PrintRecord(const LogRecord& r, bool json) {
               << "\n";
     return;
   }
-  std::cout << fmt::format("{}/{}  {}  {:<22} {}#{}  key={}\n",
-                           r.position.partition, r.position.offset,
-                           FormatRfc3339(r.event.time), r.event.type_name(),
-                           r.event.source.value(), r.event.id.value(),
-                           r.event.key());
+  std::cout << fmt::format(
+      "{}/{}  {}  {:<22} {}#{}  key={}\n", r.position.partition,
+      r.position.offset, FormatRfc3339(r.event.time), r.event.type_name(),
+      r.event.source.value(), r.event.id.value(), r.event.key());
 }
 
 absl::Status Tail(const TailFlags& flags) {
@@ -131,13 +130,12 @@ std::vector<Event> LoadBatch(const std::string& run, int64_t first,
         .source = SourceId("voronka/log-load"),
         .time = now,
         .recorded_time = now,
-        .data = CallLogged{
-            .org = OrgId(fmt::format("org-{}", i % 1000)),
-            .manager = ManagerId(fmt::format("load-{}", i % 20)),
-            .department = DepartmentId("lead_generation"),
-            .outcome = i % 3 == 0 ? CallOutcome::kNoAnswer
-                                  : CallOutcome::kAnswered,
-            .duration_s = i % 600}});
+        .data = CallLogged{.org = OrgId(fmt::format("org-{}", i % 1000)),
+                           .manager = ManagerId(fmt::format("load-{}", i % 20)),
+                           .department = DepartmentId("lead_generation"),
+                           .outcome = i % 3 == 0 ? CallOutcome::kNoAnswer
+                                                 : CallOutcome::kAnswered,
+                           .duration_s = i % 600}});
   }
   return events;
 }
@@ -147,7 +145,8 @@ absl::Status Load(const LoadFlags& flags) {
     return absl::InvalidArgumentError("--events must be >= 0, --batch >= 1");
   }
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
-  const std::string run = fmt::format("load-{}", absl::ToUnixMicros(absl::Now()));
+  const std::string run =
+      fmt::format("load-{}", absl::ToUnixMicros(absl::Now()));
   const absl::Time start = absl::Now();
   int64_t appended = 0;
   while (appended < flags.events) {

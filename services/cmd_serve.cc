@@ -81,11 +81,10 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
     VORONKA_ASSIGN_OR_RETURN(
         IndicatorTotals t,
         QueryIndicators(server.indicators(), "d", d, -kAllDays, kAllDays));
-    out << fmt::format("    {:<20} {:>7} {:>6} {:>6} {:>5}\n", d,
-                       t.counters.Get("calls"),
-                       t.counters.Get("proposals_general"),
-                       t.counters.Get("applications"),
-                       t.counters.Get("deals_won"));
+    out << fmt::format(
+        "    {:<20} {:>7} {:>6} {:>6} {:>5}\n", d, t.counters.Get("calls"),
+        t.counters.Get("proposals_general"), t.counters.Get("applications"),
+        t.counters.Get("deals_won"));
   }
 
   VORONKA_ASSIGN_OR_RETURN(std::vector<WorkloadRow> rows,
@@ -126,7 +125,8 @@ std::string StatusLine(const Server& server, int64_t log_end,
     int64_t at = 0;
     for (int64_t p : s.positions) at += p;
     line += fmt::format(" | {} at {} (dup {})", s.name, at, s.stats.duplicates);
-    if (!s.last_error.ok()) line += " ERROR: " + std::string(s.last_error.message());
+    if (!s.last_error.ok())
+      line += " ERROR: " + std::string(s.last_error.message());
   }
   if (demo_sent >= 0) line += fmt::format(" | demo sent {}", demo_sent);
   return line;
@@ -209,10 +209,11 @@ absl::Status RunServe(const ServeFlags& flags) {
     });
   }
 
-  const timespec tick{static_cast<time_t>(flags.status_every_s),
-                      static_cast<long>((flags.status_every_s -
-                                         static_cast<time_t>(flags.status_every_s)) *
-                                        1e9)};
+  const timespec tick{
+      static_cast<time_t>(flags.status_every_s),
+      static_cast<long>(
+          (flags.status_every_s - static_cast<time_t>(flags.status_every_s)) *
+          1e9)};
   bool signalled = false;
   while (true) {
     const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
@@ -223,8 +224,7 @@ absl::Status RunServe(const ServeFlags& flags) {
     absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
     std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent)
               << std::endl;
-    if (flags.demo && flags.demo_events > 0 &&
-        demo_sent >= flags.demo_events) {
+    if (flags.demo && flags.demo_events > 0 && demo_sent >= flags.demo_events) {
       break;
     }
   }
@@ -264,12 +264,12 @@ void RegisterServeCommand(CLI::App& app) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cmd->add_option_function<uint64_t>(
-         "--seed",
-         [flags](const uint64_t& seed) {
-           flags->seed = seed;
-           flags->seed_given = true;
-         },
-         "Demo simulator seed (default: 1 on an empty log, else a new one)");
+      "--seed",
+      [flags](const uint64_t& seed) {
+        flags->seed = seed;
+        flags->seed_given = true;
+      },
+      "Demo simulator seed (default: 1 on an empty log, else a new one)");
   cmd->add_option("--organisations", flags->organisations,
                   "Organisations in the simulated market")
       ->check(CLI::Range(10, 10'000'000))

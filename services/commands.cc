@@ -6,13 +6,18 @@ namespace voronka {
 
 int ExitCode(const absl::Status& status) {
   switch (status.code()) {
-    case absl::StatusCode::kOk: return 0;
+    case absl::StatusCode::kOk:
+      return 0;
     case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound: return 2;
+    case absl::StatusCode::kNotFound:
+      return 2;
     case absl::StatusCode::kUnavailable:
-    case absl::StatusCode::kDeadlineExceeded: return 3;
-    case absl::StatusCode::kDataLoss: return 4;
-    default: return 1;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 3;
+    case absl::StatusCode::kDataLoss:
+      return 4;
+    default:
+      return 1;
   }
 }
 

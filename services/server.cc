@@ -33,8 +33,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   for (auto& projection : server->projections_) {
     VORONKA_ASSIGN_OR_RETURN(
         std::unique_ptr<ProjectionStore> store,
-        ProjectionStore::Open(
-            {.path = fmt::format("{}/{}", options.data_dir, projection->name())}));
+        ProjectionStore::Open({.path = fmt::format("{}/{}", options.data_dir,
+                                                   projection->name())}));
     server->stores_.push_back(std::move(store));
   }
   for (size_t i = 0; i < server->projections_.size(); ++i) {
@@ -63,9 +63,9 @@ void Server::Stop() {
 
 void Server::Run(Runner& runner) {
   while (!stop_) {
-    absl::StatusOr<std::unique_ptr<Projector>> projector = Projector::Open(
-        *log_, *runner.store, *runner.projection,
-        {.batch_records = options_.batch_records});
+    absl::StatusOr<std::unique_ptr<Projector>> projector =
+        Projector::Open(*log_, *runner.store, *runner.projection,
+                        {.batch_records = options_.batch_records});
     absl::Status error = projector.status();
     while (error.ok() && !stop_) {
       absl::StatusOr<size_t> step = (*projector)->Step(absl::Milliseconds(200));

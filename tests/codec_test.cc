@@ -29,8 +29,8 @@ std::string Hex(std::string_view bytes) {
 std::string Unhex(std::string_view hex) {
   std::string out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)),
-                                              nullptr, 16)));
+    out.push_back(static_cast<char>(
+        std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
   }
   return out;
 }
@@ -87,7 +87,8 @@ TEST(CodecTest, EveryTruncationIsDataLossNotACrash) {
   for (const Event& e : SampleEventsOfEveryType()) {
     std::string bytes = EncodeEvent(e);
     for (size_t len = 1; len < bytes.size(); ++len) {
-      absl::StatusOr<Event> r = DecodeEvent(std::string_view(bytes).substr(0, len));
+      absl::StatusOr<Event> r =
+          DecodeEvent(std::string_view(bytes).substr(0, len));
       EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss)
           << e.type_name() << " truncated to " << len;
     }
@@ -127,8 +128,10 @@ TEST(CodecTest, RandomGarbageNeverCrashes) {
     std::string bytes = base;
     bytes[1 + rng() % (bytes.size() - 1)] = static_cast<char>(rng());
     absl::StatusOr<Event> r = DecodeEvent(bytes);
-    if (r.ok()) ++decoded;  // A flipped byte inside a string still decodes.
-    else EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
+    if (r.ok())
+      ++decoded;  // A flipped byte inside a string still decodes.
+    else
+      EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   }
   EXPECT_LT(decoded, 5000);
 }

@@ -118,8 +118,8 @@ TEST_F(DealFoldTest, KeyAccountsTakeSalesAndAccountStagesWithoutAHandoff) {
 }
 
 TEST_F(DealFoldTest, SmallDealGoesToSales) {
-  DealState s = Fold({f_.Stage("2026-11-03T09:00:00Z", "d1", "development",
-                               "", "", Rub(99'999'999))});
+  DealState s = Fold({f_.Stage("2026-11-03T09:00:00Z", "d1", "development", "",
+                               "", Rub(99'999'999))});
   EXPECT_EQ(s.stage_department.value(), "sales");
 }
 
@@ -190,9 +190,10 @@ TEST_F(DealFoldTest, SkippedStagesCountAsReachedButNotForALoss) {
   EXPECT_FALSE(s.reached[4].is_set());
 
   EventFactory more("crm/more");
-  DealState lost = Fold({more.Stage("2026-11-02T09:00:00Z", "d2", "new"),
-                         more.Stage("2026-11-03T09:00:00Z", "d2", "worked_out")},
-                        "d2");
+  DealState lost =
+      Fold({more.Stage("2026-11-02T09:00:00Z", "d2", "new"),
+            more.Stage("2026-11-03T09:00:00Z", "d2", "worked_out")},
+           "d2");
   EXPECT_FALSE(lost.reached[1].is_set());
   EXPECT_TRUE(lost.reached[5].is_set());
   EXPECT_EQ(lost.outcome, StageOutcome::kLost);

@@ -111,8 +111,7 @@ TEST_P(EmbeddedLogCrashTest, EveryAcknowledgedEventSurvivesKill9) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Batches, EmbeddedLogCrashTest,
-                         ::testing::Values(1, 100, 1000),
-                         [](const auto& info) {
+                         ::testing::Values(1, 100, 1000), [](const auto& info) {
                            return "Batch" + std::to_string(info.param);
                          });
 

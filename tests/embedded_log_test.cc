@@ -12,8 +12,8 @@
 namespace voronka {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::Calls;
+using ::testing::HasSubstr;
 
 std::unique_ptr<EmbeddedLog> OpenOrDie(const std::string& path) {
   auto log = EmbeddedLog::Open({.path = path});

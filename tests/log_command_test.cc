@@ -15,8 +15,8 @@
 namespace voronka {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::CommandResult;
+using ::testing::HasSubstr;
 using testing::RunCommand;
 
 CommandResult Voronka(const std::vector<std::string>& args) {
@@ -77,12 +77,13 @@ TEST(LogCommandTest, CorruptRecordStopsTailWithItsPositionUnlessSkipped) {
   ASSERT_EQ(Voronka({"log", "load", "--data", log, "--events", "2"}).exit_code,
             0);
 
-  CommandResult stopped = Voronka({"log", "tail", "--data", log, "--from-start"});
-  EXPECT_EQ(stopped.exit_code, 4);  // DataLoss
+  CommandResult stopped =
+      Voronka({"log", "tail", "--data", log, "--from-start"});
+  EXPECT_EQ(stopped.exit_code, 4);           // DataLoss
   EXPECT_EQ(Lines(stopped.out).size(), 3u);  // Up to the corrupt record.
 
-  CommandResult skipped = Voronka(
-      {"log", "tail", "--data", log, "--from-start", "--skip-corrupt"});
+  CommandResult skipped =
+      Voronka({"log", "tail", "--data", log, "--from-start", "--skip-corrupt"});
   EXPECT_EQ(skipped.exit_code, 0);
   std::vector<std::string> lines = Lines(skipped.out);
   ASSERT_EQ(lines.size(), 5u);
@@ -91,9 +92,9 @@ TEST(LogCommandTest, CorruptRecordStopsTailWithItsPositionUnlessSkipped) {
 
 TEST(LogCommandTest, MissingOrConflictingLogIsAUsageError) {
   EXPECT_EQ(Voronka({"log", "stats"}).exit_code, 2);
-  EXPECT_EQ(Voronka({"log", "stats", "--data", "/tmp/x", "--kafka", "h:1"})
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      Voronka({"log", "stats", "--data", "/tmp/x", "--kafka", "h:1"}).exit_code,
+      2);
 }
 
 }  // namespace

@@ -23,16 +23,15 @@ using testing::ProjectionHarness;
 constexpr int kPartitions = 4;
 
 std::vector<Event> SimulatedStream(size_t n) {
-  Simulator sim(FunnelConfig::Default(),
-                {.seed = 42,
-                 .lead_gen_managers = 4,
-                 .closers = 2,
-                 .account_managers = 2,
-                 .organisations = 300,
-                 .tick = absl::Minutes(2),
-                 .late_fraction = 0.05,
-                 .duplicate_fraction = 0.03,
-                 .departure_rate = 6.0});
+  Simulator sim(FunnelConfig::Default(), {.seed = 42,
+                                          .lead_gen_managers = 4,
+                                          .closers = 2,
+                                          .account_managers = 2,
+                                          .organisations = 300,
+                                          .tick = absl::Minutes(2),
+                                          .late_fraction = 0.05,
+                                          .duplicate_fraction = 0.03,
+                                          .departure_rate = 6.0});
   return sim.Next(n);
 }
 
@@ -67,12 +66,11 @@ void ExpectSameDump(const std::string& want, const std::string& got,
   if (want == got) return;
   size_t i = 0;
   while (i < want.size() && i < got.size() && want[i] == got[i]) ++i;
-  const size_t line = want.rfind('\n', i) == std::string::npos
-                          ? 0
-                          : want.rfind('\n', i) + 1;
-  ADD_FAILURE() << what << " differs at byte " << i << ":\n want: "
-                << want.substr(line, 300) << "\n  got: "
-                << got.substr(line, 300);
+  const size_t line =
+      want.rfind('\n', i) == std::string::npos ? 0 : want.rfind('\n', i) + 1;
+  ADD_FAILURE() << what << " differs at byte " << i
+                << ":\n want: " << want.substr(line, 300)
+                << "\n  got: " << got.substr(line, 300);
 }
 
 class ProjectionDeterminismTest : public ::testing::Test {

@@ -72,17 +72,20 @@ TEST_F(ProjectionGoldenTest, CallsCountPerManagerDepartmentAndDay) {
             1);
   EXPECT_EQ(Indicators(h_.indicators(), "t", "", "2026-11-03").Get("calls"), 1);
   // B: the organisations each manager called, per day.
-  EXPECT_TRUE(Has(h_.indicators(),
-                  Key("o").Str("m").Str("ann").Int(Day("2026-11-02")).Str("org-1")));
-  EXPECT_TRUE(Has(h_.indicators(),
-                  Key("o").Str("m").Str("ann").Int(Day("2026-11-02")).Str("org-2")));
-  EXPECT_FALSE(Has(h_.indicators(),
-                   Key("o").Str("m").Str("bea").Int(Day("2026-11-02")).Str("org-1")));
+  EXPECT_TRUE(
+      Has(h_.indicators(),
+          Key("o").Str("m").Str("ann").Int(Day("2026-11-02")).Str("org-1")));
+  EXPECT_TRUE(
+      Has(h_.indicators(),
+          Key("o").Str("m").Str("ann").Int(Day("2026-11-02")).Str("org-2")));
+  EXPECT_FALSE(
+      Has(h_.indicators(),
+          Key("o").Str("m").Str("bea").Int(Day("2026-11-02")).Str("org-1")));
 }
 
 TEST_F(ProjectionGoldenTest, RetriedDuplicateCountsOnce) {
-  Event call = f_.Call("2026-11-02T09:00:00Z", "org-1", "ann",
-                       "lead_generation");
+  Event call =
+      f_.Call("2026-11-02T09:00:00Z", "org-1", "ann", "lead_generation");
   Event retry = call;
   retry.recorded_time = T("2026-11-02T09:05:00Z");  // Accepted again later.
   h_.Append({call, retry});
@@ -94,8 +97,8 @@ TEST_F(ProjectionGoldenTest, RetriedDuplicateCountsOnce) {
 }
 
 TEST_F(ProjectionGoldenTest, SameIdWithOtherContentIsAConflictNotApplied) {
-  Event call = f_.Call("2026-11-02T09:00:00Z", "org-1", "ann",
-                       "lead_generation");
+  Event call =
+      f_.Call("2026-11-02T09:00:00Z", "org-1", "ann", "lead_generation");
   Event other = call;
   std::get<CallLogged>(other.data).manager = ManagerId("bea");
   h_.Append({call, other});
@@ -132,9 +135,9 @@ TEST_F(ProjectionGoldenTest, PaymentWithoutManagerIsCreditedToTheIssuer) {
   Event paid = f_.Paid("2026-11-05T10:00:00Z", "d1", "inv-1", Rub(100000));
   h_.Append({paid});
   h_.CatchUp();
-  EXPECT_EQ(Indicators(h_.indicators(), "t", "", "2026-11-05")
-                .Get("invoices_paid"),
-            1);
+  EXPECT_EQ(
+      Indicators(h_.indicators(), "t", "", "2026-11-05").Get("invoices_paid"),
+      1);
   EXPECT_TRUE(Indicators(h_.indicators(), "m", "bob", "2026-11-05").empty());
   h_.Append({issued});
   h_.CatchUp();
@@ -144,9 +147,9 @@ TEST_F(ProjectionGoldenTest, PaymentWithoutManagerIsCreditedToTheIssuer) {
   EXPECT_EQ(Indicators(h_.indicators(), "d", "sales", "2026-11-05")
                 .Get("invoices_paid"),
             1);
-  EXPECT_EQ(Indicators(h_.indicators(), "t", "", "2026-11-05")
-                .Get("invoices_paid"),
-            1);  // Moved, not added.
+  EXPECT_EQ(
+      Indicators(h_.indicators(), "t", "", "2026-11-05").Get("invoices_paid"),
+      1);  // Moved, not added.
   EXPECT_EQ(Indicators(h_.indicators(), "m", "bob", "2026-11-02")
                 .Get("invoices_issued_amount.RUB"),
             100000);
@@ -162,12 +165,12 @@ TEST_F(ProjectionGoldenTest, WonAndLostCountForTheActor) {
                "lead_generation"),
   });
   h_.CatchUp();
-  EXPECT_EQ(Indicators(h_.indicators(), "m", "amy", "2026-11-04")
-                .Get("deals_won"),
-            1);
-  EXPECT_EQ(Indicators(h_.indicators(), "m", "ann", "2026-11-04")
-                .Get("deals_lost"),
-            1);
+  EXPECT_EQ(
+      Indicators(h_.indicators(), "m", "amy", "2026-11-04").Get("deals_won"),
+      1);
+  EXPECT_EQ(
+      Indicators(h_.indicators(), "m", "ann", "2026-11-04").Get("deals_lost"),
+      1);
 }
 
 // A late event (earlier time, later in the log) takes its place in the
@@ -194,39 +197,33 @@ TEST_F(ProjectionGoldenTest, LateClaimReDecidesTheDeal) {
   ASSERT_TRUE((*deal)->owner.has_value());
   EXPECT_EQ((*deal)->owner->value(), "bob");
   EXPECT_EQ((*deal)->amount, Rub(7000));
-  EXPECT_FALSE(Has(h_.funnel(), Key("q")
-                                    .Str("sales")
-                                    .Int(T("2026-11-02T09:00:00Z").unix_micros())
-                                    .Str("d1")));
-  EXPECT_EQ(Row(h_.funnel(),
-                Key("cw").Str("sales").Int(Day("2026-11-02")))
+  EXPECT_FALSE(
+      Has(h_.funnel(), Key("q")
+                           .Str("sales")
+                           .Int(T("2026-11-02T09:00:00Z").unix_micros())
+                           .Str("d1")));
+  EXPECT_EQ(Row(h_.funnel(), Key("cw").Str("sales").Int(Day("2026-11-02")))
                 .Get("wait_s"),
             3600);
 }
 
 TEST_F(ProjectionGoldenTest, WorkloadAndForecastPerStageDepartmentOwner) {
   h_.Append({
-      f_.Stage("2026-11-02T09:00:00Z", "d1", "development", "", "",
-               Rub(10000)),
+      f_.Stage("2026-11-02T09:00:00Z", "d1", "development", "", "", Rub(10000)),
       f_.Claim("2026-11-02T10:00:00Z", "d1", "bob", "sales"),
-      f_.Stage("2026-11-02T11:00:00Z", "d2", "development", "", "",
-               Rub(30000)),
+      f_.Stage("2026-11-02T11:00:00Z", "d2", "development", "", "", Rub(30000)),
   });
   h_.CatchUp();
-  Counters bob = Row(h_.funnel(), Key("w")
-                                      .Str("acquisition")
-                                      .Str("development")
-                                      .Str("sales")
-                                      .Str("bob"));
+  Counters bob = Row(
+      h_.funnel(),
+      Key("w").Str("acquisition").Str("development").Str("sales").Str("bob"));
   EXPECT_EQ(bob.Get("deals"), 1);
   EXPECT_EQ(bob.Get("open"), 1);
   EXPECT_EQ(bob.Get("amount.RUB"), 10000);
   EXPECT_EQ(bob.Get("forecast_bp.RUB"), 10000 * 4000);  // 40 %.
-  Counters unowned = Row(h_.funnel(), Key("w")
-                                          .Str("acquisition")
-                                          .Str("development")
-                                          .Str("sales")
-                                          .Str(""));
+  Counters unowned =
+      Row(h_.funnel(),
+          Key("w").Str("acquisition").Str("development").Str("sales").Str(""));
   EXPECT_EQ(unowned.Get("deals"), 1);
   EXPECT_EQ(unowned.Get("amount.RUB"), 30000);
 }
@@ -239,10 +236,10 @@ TEST_F(ProjectionGoldenTest, DepartureReQueuesTheDealsOfTheManager) {
   });
   h_.CatchUp();
   const int64_t since = T("2026-11-06T18:00:00Z").unix_micros();
-  EXPECT_TRUE(Has(h_.funnel(),
-                  Key("q").Str("lead_generation").Int(since).Str("d1")));
-  EXPECT_TRUE(Has(h_.funnel(),
-                  Key("q").Str("lead_generation").Int(since).Str("d2")));
+  EXPECT_TRUE(
+      Has(h_.funnel(), Key("q").Str("lead_generation").Int(since).Str("d1")));
+  EXPECT_TRUE(
+      Has(h_.funnel(), Key("q").Str("lead_generation").Int(since).Str("d2")));
   EXPECT_FALSE(Has(h_.funnel(), Key("ob").Str("ann").Str("d1")));
 }
 
@@ -252,13 +249,14 @@ TEST_F(ProjectionGoldenTest, GeometryCountsSkippedStagesAsPassed) {
       f_.Stage("2026-11-03T09:00:00Z", "d1", "development"),
   });
   h_.CatchUp();
-  EXPECT_EQ(Row(h_.funnel(), Key("g").Str("acquisition").Str("active").Int(
-                                 Day("2026-11-03")))
-                .Get("reached"),
-            1);
-  Counters cohort = Row(
-      h_.funnel(),
-      Key("c").Str("acquisition").Str("new").Int(Day("2026-11-02")));
+  EXPECT_EQ(
+      Row(h_.funnel(),
+          Key("g").Str("acquisition").Str("active").Int(Day("2026-11-03")))
+          .Get("reached"),
+      1);
+  Counters cohort =
+      Row(h_.funnel(),
+          Key("c").Str("acquisition").Str("new").Int(Day("2026-11-02")));
   EXPECT_EQ(cohort.Get("entered"), 1);
   EXPECT_EQ(cohort.Get("to_next"), 1);
   EXPECT_EQ(cohort.Get("next_wait_s"), 86400);

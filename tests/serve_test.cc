@@ -16,8 +16,8 @@
 namespace voronka {
 namespace {
 
-using ::testing::HasSubstr;
 using testing::ChildProcess;
+using ::testing::HasSubstr;
 
 TEST(ServeTest, DemoStreamsAndReadsTheModelsBack) {
   testing::TempDir dir;
@@ -42,8 +42,8 @@ void WaitUntilCaughtUp(ChildProcess& serve) {
     // "log N events | indicators at N (dup d) | funnel at N (dup d)"
     std::vector<std::string> parts = absl::StrSplit(*line, " | ");
     if (parts.size() < 3 || parts[0].rfind("log ", 0) != 0) continue;
-    const std::string end = std::vector<std::string>(
-        absl::StrSplit(parts[0], ' '))[1];
+    const std::string end =
+        std::vector<std::string>(absl::StrSplit(parts[0], ' '))[1];
     bool caught_up = std::stoll(end) > 0;
     for (size_t i = 1; i < parts.size(); ++i) {
       std::vector<std::string> words = absl::StrSplit(parts[i], ' ');
@@ -86,7 +86,8 @@ TEST(ServeTest, KilledMidStreamResumesToTheSameModelsAsARebuild) {
   ASSERT_TRUE(log.ok()) << log.status();
   testing::ProjectionHarness rebuild(dir.Sub("rebuild"), log->get());
   rebuild.CatchUp();
-  auto resumed_indicators = ProjectionStore::Open({.path = data + "/indicators"});
+  auto resumed_indicators =
+      ProjectionStore::Open({.path = data + "/indicators"});
   auto resumed_funnel = ProjectionStore::Open({.path = data + "/funnel"});
   ASSERT_TRUE(resumed_indicators.ok() && resumed_funnel.ok());
   const std::string want_i = rebuild.Dump(rebuild.indicators());

@@ -57,8 +57,8 @@ std::vector<Event> EventMix(size_t n) {
 
 ScratchDir::ScratchDir() {
   const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") +
-                     "/voronka-bench-XXXXXX";
+  std::string tmpl =
+      std::string(base && *base ? base : "/tmp") + "/voronka-bench-XXXXXX";
   if (mkdtemp(tmpl.data()) == nullptr) std::abort();
   path_ = tmpl;
 }

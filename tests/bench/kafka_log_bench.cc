@@ -130,7 +130,9 @@ void BM_KafkaAppendVsRawProduce(benchmark::State& state) {
   state.counters["ratio"] = raw_seconds / voronka_seconds;
 }
 BENCHMARK(BM_KafkaAppendVsRawProduce)
-    ->Arg(1)->Arg(100)->Arg(1000)
+    ->Arg(1)
+    ->Arg(100)
+    ->Arg(1000)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 

@@ -10,7 +10,8 @@ std::optional<ManagerId> OptManager(const std::string& m) {
   return m.empty() ? std::nullopt : std::optional<ManagerId>(ManagerId(m));
 }
 std::optional<DepartmentId> OptDepartment(const std::string& d) {
-  return d.empty() ? std::nullopt : std::optional<DepartmentId>(DepartmentId(d));
+  return d.empty() ? std::nullopt
+                   : std::optional<DepartmentId>(DepartmentId(d));
 }
 
 }  // namespace
@@ -69,13 +70,14 @@ Event EventFactory::Call(const std::string& at, const std::string& org,
                          const std::string& manager,
                          const std::string& department, CallOutcome outcome,
                          int64_t duration_s, const std::string& deal) {
-  return Make(at, CallLogged{.org = OrgId(org),
-                             .manager = ManagerId(manager),
-                             .department = DepartmentId(department),
-                             .outcome = outcome,
-                             .duration_s = duration_s,
-                             .deal = deal.empty() ? std::nullopt
-                                                  : std::optional(DealId(deal))});
+  return Make(at,
+              CallLogged{.org = OrgId(org),
+                         .manager = ManagerId(manager),
+                         .department = DepartmentId(department),
+                         .outcome = outcome,
+                         .duration_s = duration_s,
+                         .deal = deal.empty() ? std::nullopt
+                                              : std::optional(DealId(deal))});
 }
 
 Event EventFactory::GeneralProposal(const std::string& at,
@@ -103,9 +105,9 @@ Event EventFactory::IndividualProposal(const std::string& at,
 Event EventFactory::Application(const std::string& at, const std::string& deal,
                                 const std::string& manager,
                                 const std::string& department, Money amount) {
-  return Make(at, ApplicationReceived{OrgId(org_), DealId(deal),
-                                      ManagerId(manager),
-                                      DepartmentId(department), amount});
+  return Make(at,
+              ApplicationReceived{OrgId(org_), DealId(deal), ManagerId(manager),
+                                  DepartmentId(department), amount});
 }
 
 Event EventFactory::Invoice(const std::string& at, const std::string& deal,

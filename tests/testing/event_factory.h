@@ -5,8 +5,9 @@
 // with Org(). Amounts are RUB minor units unless a Money is given.
 //
 //   EventFactory f;
-//   Event s = f.Stage("2026-11-02T09:00:00Z", "d1", "new", "ann", "lead_generation");
-//   Event c = f.Claim("2026-11-02T10:00:00Z", "d1", "bob", "sales");
+//   Event s = f.Stage("2026-11-02T09:00:00Z", "d1", "new", "ann",
+//   "lead_generation"); Event c = f.Claim("2026-11-02T10:00:00Z", "d1", "bob",
+//   "sales");
 #ifndef VORONKA_TESTS_TESTING_EVENT_FACTORY_H_
 #define VORONKA_TESTS_TESTING_EVENT_FACTORY_H_
 

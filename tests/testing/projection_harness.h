@@ -24,8 +24,9 @@ class ProjectionHarness {
  public:
   // An embedded log and two stores under `dir`; `log` replaces the embedded
   // log when given (it must outlive the harness).
-  explicit ProjectionHarness(const std::string& dir, EventLog* log = nullptr,
-                             const FunnelConfig& config = FunnelConfig::Default());
+  explicit ProjectionHarness(
+      const std::string& dir, EventLog* log = nullptr,
+      const FunnelConfig& config = FunnelConfig::Default());
 
   void Append(const std::vector<Event>& events);
   // Opens the projectors (if closed) and applies everything up to the

@@ -90,10 +90,10 @@ std::vector<Event> SampleEventsOfEveryType() {
                                   .kind = ProposalKind::kIndividual,
                                   .deal = DealId("deal-1"),
                                   .amount = Rub(240'000'00)}));
-  out.push_back(Make(++n, "crm/web", "2026-11-05T12:00:00Z",
-                     ApplicationReceived{OrgId("org-1"), DealId("deal-1"),
-                                         ManagerId("m-boris"), sales,
-                                         Rub(240'000'00)}));
+  out.push_back(
+      Make(++n, "crm/web", "2026-11-05T12:00:00Z",
+           ApplicationReceived{OrgId("org-1"), DealId("deal-1"),
+                               ManagerId("m-boris"), sales, Rub(240'000'00)}));
   out.push_back(Make(++n, "crm/billing", "2026-11-05T13:00:00Z",
                      InvoiceIssued{.org = OrgId("org-1"),
                                    .deal = DealId("deal-1"),
@@ -114,16 +114,16 @@ std::vector<Event> SampleEventsOfEveryType() {
                                  .amount = Usd(5'000'00),
                                  .manager = ManagerId("m-boris"),
                                  .department = sales}));
-  out.push_back(Make(++n, "crm/web", "2026-11-10T12:00:00Z",
-                     DealReassigned{OrgId("org-1"), DealId("deal-1"),
-                                    ManagerId("m-vera"), am,
-                                    ManagerId("m-head")}));
+  out.push_back(
+      Make(++n, "crm/web", "2026-11-10T12:00:00Z",
+           DealReassigned{OrgId("org-1"), DealId("deal-1"), ManagerId("m-vera"),
+                          am, ManagerId("m-head")}));
   out.push_back(Make(++n, "crm/web", "2026-11-11T12:00:00Z",
                      DealReassigned{OrgId("org-2"), DealId("deal-2"),
                                     ManagerId("m-vera"), am, std::nullopt}));
-  out.push_back(Make(++n, "hr/portal", "2026-11-30T18:00:00Z",
-                     ManagerDeparted{ManagerId("m-anna"), lg,
-                                     "moved to a competitor"}));
+  out.push_back(
+      Make(++n, "hr/portal", "2026-11-30T18:00:00Z",
+           ManagerDeparted{ManagerId("m-anna"), lg, "moved to a competitor"}));
   return out;
 }
 
