@@ -38,6 +38,7 @@ FunnelProjection::FunnelProjection(const FunnelConfig& config)
 
 absl::Status FunnelProjection::Load(const ProjectionStore& store) {
   roster_ = Roster();
+  working_.clear();
   absl::Status decode_error;
   VORONKA_RETURN_IF_ERROR(store.ScanEntries(
       Key("r").str(), "", [&](std::string_view, std::string_view value) {
@@ -70,6 +71,7 @@ absl::Status FunnelProjection::Apply(const Event& event, Txn& txn) {
                           deals.emplace_back(r.Str());
                         }));
     for (const DealId& deal : deals) {
+      ++counts_.roster_refolds;
       VORONKA_RETURN_IF_ERROR(Refold(deal, txn));
     }
     return absl::OkStatus();
@@ -79,6 +81,22 @@ absl::Status FunnelProjection::Apply(const Event& event, Txn& txn) {
   return ApplyToDeal(event, *deal, txn);
 }
 
+absl::StatusOr<FunnelProjection::Working*> FunnelProjection::Touch(
+    const DealId& deal, Txn& txn) {
+  auto it = working_.find(deal);
+  if (it != working_.end()) return &it->second;
+  VORONKA_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
+                           txn.Get(StateKey(deal)));
+  Working w;
+  if (bytes) {
+    VORONKA_ASSIGN_OR_RETURN(w.before, DecodeDealState(*bytes));
+    w.now = *w.before;
+  } else {
+    w.now.deal = deal;
+  }
+  return &working_.emplace(deal, std::move(w)).first->second;
+}
+
 absl::Status FunnelProjection::ApplyToDeal(const Event& event,
                                            const DealId& deal, Txn& txn) {
   txn.Put(EventSuffix(Key("h").Str(deal.value()), event).str(),
@@ -86,51 +104,45 @@ absl::Status FunnelProjection::ApplyToDeal(const Event& event,
   if (const ManagerId* m = OwnerCandidate(event)) {
     txn.Put(Key("tm").Str(m->value()).Str(deal.value()).str(), "");
   }
-  VORONKA_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           txn.Get(StateKey(deal)));
-  std::optional<DealState> before;
-  if (bytes) {
-    VORONKA_ASSIGN_OR_RETURN(before, DecodeDealState(*bytes));
-  }
-  if (before && EventKey::Of(event) < before->last) {
+  VORONKA_ASSIGN_OR_RETURN(Working * w, Touch(deal, txn));
+  if (w->now.events > 0 && EventKey::Of(event) < w->now.last) {
+    ++counts_.late_refolds;
     return Refold(deal, txn);  // Late: re-decide everything after it.
   }
-  DealState after = before ? *before : DealState{.deal = deal};
-  folder_.Apply(after, event);
-  folder_.Settle(after);
-  return WriteState(before, after, txn);
+  folder_.Apply(w->now, event);
+  folder_.Settle(w->now);
+  return absl::OkStatus();
 }
 
 absl::Status FunnelProjection::Refold(const DealId& deal, Txn& txn) {
   std::vector<Event> history;
   absl::Status decode_error;
-  VORONKA_RETURN_IF_ERROR(
-      txn.ScanEntries(Key("h").Str(deal.value()).str(),
-                      [&](std::string_view, std::string_view value) {
-                        absl::StatusOr<Event> event = DecodeEvent(value);
-                        if (!event.ok()) {
-                          decode_error = event.status();
-                        } else {
-                          history.push_back(std::move(*event));
-                        }
-                      }));
+  VORONKA_RETURN_IF_ERROR(txn.ScanEntries(
+      Key("h").Str(deal.value()).str(),
+      [&](std::string_view, std::string_view value) {
+        absl::StatusOr<Event> event = DecodeEvent(value);
+        if (!event.ok()) {
+          decode_error = event.status();
+        } else {
+          history.push_back(std::move(*event));
+        }
+      }));
   VORONKA_RETURN_IF_ERROR(decode_error);
+  counts_.refolded_events += static_cast<int64_t>(history.size());
   // Keys sort by (time, source, id): the history is already in fold order.
-  VORONKA_ASSIGN_OR_RETURN(std::optional<std::string> bytes,
-                           txn.Get(StateKey(deal)));
-  std::optional<DealState> before;
-  if (bytes) {
-    VORONKA_ASSIGN_OR_RETURN(before, DecodeDealState(*bytes));
-  }
-  return WriteState(before, folder_.Fold(deal, history), txn);
+  VORONKA_ASSIGN_OR_RETURN(Working * w, Touch(deal, txn));
+  w->now = folder_.Fold(deal, history);
+  return absl::OkStatus();
 }
 
-absl::Status FunnelProjection::WriteState(
-    const std::optional<DealState>& before, const DealState& after, Txn& txn) {
-  if (before && *before == after) return absl::OkStatus();
-  txn.changes().AddDiff(before ? DealView(*before, config_, tz_) : View(),
-                        DealView(after, config_, tz_));
-  txn.Put(StateKey(after.deal), EncodeDealState(after));
+absl::Status FunnelProjection::Flush(Txn& txn) {
+  for (auto& [deal, w] : working_) {
+    if (w.before && *w.before == w.now) continue;
+    txn.changes().AddDiff(w.before ? DealView(*w.before, config_, tz_) : View(),
+                          DealView(w.now, config_, tz_));
+    txn.Put(StateKey(deal), EncodeDealState(w.now));
+  }
+  working_.clear();
   return absl::OkStatus();
 }
 

@@ -17,6 +17,7 @@
 #ifndef VORONKA_PROJECTIONS_FUNNEL_PROJECTION_H_
 #define VORONKA_PROJECTIONS_FUNNEL_PROJECTION_H_
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "events/funnel_config.h"
 #include "projections/deal.h"
@@ -33,19 +34,35 @@ class FunnelProjection : public Projection {
   int version() const override { return kVersion; }
   absl::Status Load(const ProjectionStore& store) override;
   absl::Status Apply(const Event& event, Txn& txn) override;
+  absl::Status Flush(Txn& txn) override;
 
   const Roster& roster() const { return roster_; }
 
+  // Work done beyond in-order application, for metrics and benchmarks.
+  struct Counts {
+    int64_t late_refolds = 0;     // Deals re-folded for a late event.
+    int64_t roster_refolds = 0;   // Deals re-folded for a roster change.
+    int64_t refolded_events = 0;  // Events those re-folds went through.
+  };
+  const Counts& counts() const { return counts_; }
+
  private:
+  // A deal touched in the current batch: its state when the batch began
+  // and now. Views are diffed and states written once per batch (Flush).
+  struct Working {
+    std::optional<DealState> before;
+    DealState now;
+  };
+  absl::StatusOr<Working*> Touch(const DealId& deal, Txn& txn);
   absl::Status ApplyToDeal(const Event& event, const DealId& deal, Txn& txn);
   absl::Status Refold(const DealId& deal, Txn& txn);
-  absl::Status WriteState(const std::optional<DealState>& before,
-                          const DealState& after, Txn& txn);
 
   const FunnelConfig& config_;
   absl::TimeZone tz_;
   Roster roster_;
   DealFolder folder_;
+  absl::flat_hash_map<DealId, Working> working_;
+  Counts counts_;
 };
 
 // Reads a deal's state from a store; nullopt if the deal is unknown.

@@ -28,6 +28,9 @@ class Projection {
   virtual absl::Status Load(const ProjectionStore& store) = 0;
   // Applies one event that is not a duplicate.
   virtual absl::Status Apply(const Event& event, Txn& txn) = 0;
+  // Writes what Apply() kept in memory during the batch into `txn`; called
+  // once per batch, before the commit.
+  virtual absl::Status Flush(Txn& txn) { (void)txn; return absl::OkStatus(); }
 };
 
 }  // namespace voronka

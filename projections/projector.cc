@@ -76,6 +76,7 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
     }
     ++delta.applied;
   }
+  if (status.ok()) status = projection_.Flush(txn);
   if (status.ok()) status = store_.Commit(txn.changes(), positions);
   if (!status.ok()) {
     // Drop in-memory effects of the failed batch; the reader is ahead of

@@ -1,0 +1,136 @@
+// Rebuild throughput of each projection from the embedded log and from the
+// dev broker: a simulated stream (VORONKA_BENCH_EVENTS events, default
+// 1,000,000) is appended once, then each projection folds it from position 0
+// into a fresh store. Prints events/s, peak RSS and the store's size.
+// Target (issue 3): >= 1M events/s/core for indicators and stages.
+#include <sys/resource.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "benchmark/benchmark.h"
+#include "events/embedded_log.h"
+#include "events/kafka_log.h"
+#include "projections/funnel_projection.h"
+#include "projections/indicator_projection.h"
+#include "projections/projector.h"
+#include "services/dev_broker.h"
+#include "services/simulator.h"
+#include "tests/bench/bench_util.h"
+
+namespace voronka::bench {
+namespace {
+
+size_t StreamSize() {
+  const char* env = std::getenv("VORONKA_BENCH_EVENTS");
+  return env != nullptr ? std::strtoull(env, nullptr, 10) : 1'000'000;
+}
+
+double PeakRssMiB() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;
+}
+
+// Appends the simulated stream to `log` in batches.
+void Fill(EventLog& log, size_t n) {
+  Simulator sim(FunnelConfig::Default(),
+                {.seed = 3, .lead_gen_managers = 60, .closers = 25,
+                 .account_managers = 15, .key_account_managers = 5,
+                 .organisations = 100000});
+  for (size_t done = 0; done < n;) {
+    const size_t batch = std::min<size_t>(10000, n - done);
+    if (!log.Append(sim.Next(batch)).ok()) std::abort();
+    done += batch;
+  }
+}
+
+// VORONKA_BENCH_LOG names a log directory to keep between runs (filled only
+// while it holds fewer events than asked for); otherwise a scratch one.
+EventLog& EmbeddedStream() {
+  static ScratchDir* dir = new ScratchDir();
+  static EventLog* log = [] {
+    const char* keep = std::getenv("VORONKA_BENCH_LOG");
+    auto opened = EmbeddedLog::Open(
+        {.path = keep != nullptr ? std::string(keep) : dir->path() + "/log"});
+    if (!opened.ok()) std::abort();
+    auto end = (*opened)->EndOffsets();
+    if (!end.ok()) std::abort();
+    if (static_cast<size_t>((*end)[0]) < StreamSize()) {
+      Fill(**opened, StreamSize() - (*end)[0]);
+    }
+    return opened->release();
+  }();
+  return *log;
+}
+
+EventLog& KafkaStream() {
+  static DevBroker* broker = [] {
+    auto started = DevBroker::Start({.brokers = 1, .partitions = 4});
+    if (!started.ok()) std::abort();
+    return started->release();
+  }();
+  static EventLog* log = [] {
+    auto opened = KafkaLog::Open({.brokers = broker->bootstrap()});
+    if (!opened.ok()) std::abort();
+    Fill(**opened, std::min<size_t>(StreamSize(), 1'000'000));
+    return opened->release();
+  }();
+  return *log;
+}
+
+template <typename P>
+void Rebuild(benchmark::State& state, EventLog& log) {
+  auto end = log.EndOffsets();
+  int64_t records = 0;
+  for (int64_t e : *end) records += e;
+  uint64_t size = 0;
+  int64_t refolded_events = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    ScratchDir dir;
+    auto store = ProjectionStore::Open({.path = dir.path() + "/store"});
+    P projection(FunnelConfig::Default());
+    auto projector = Projector::Open(log, **store, projection,
+                                     {.batch_records = 8192});
+    if (!projector.ok()) return state.SkipWithError("open");
+    state.ResumeTiming();
+    if (!(*projector)->CatchUp(*end).ok()) return state.SkipWithError("run");
+    state.PauseTiming();
+    size = (*store)->SizeOnDisk();
+    if constexpr (std::is_same_v<P, FunnelProjection>) {
+      refolded_events = projection.counts().refolded_events;
+    }
+    projector->reset();
+    store->reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * records);
+  state.counters["events"] = static_cast<double>(records);
+  state.counters["peak_rss_MiB"] = PeakRssMiB();
+  state.counters["store_MiB"] = size / 1048576.0;
+  if (refolded_events > 0) {
+    state.counters["refolded_events"] = static_cast<double>(refolded_events);
+  }
+}
+
+void BM_RebuildIndicatorsEmbedded(benchmark::State& state) {
+  Rebuild<IndicatorProjection>(state, EmbeddedStream());
+}
+void BM_RebuildFunnelEmbedded(benchmark::State& state) {
+  Rebuild<FunnelProjection>(state, EmbeddedStream());
+}
+void BM_RebuildIndicatorsKafka(benchmark::State& state) {
+  Rebuild<IndicatorProjection>(state, KafkaStream());
+}
+void BM_RebuildFunnelKafka(benchmark::State& state) {
+  Rebuild<FunnelProjection>(state, KafkaStream());
+}
+BENCHMARK(BM_RebuildIndicatorsEmbedded)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_RebuildFunnelEmbedded)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_RebuildIndicatorsKafka)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_RebuildFunnelKafka)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+
+}  // namespace
+}  // namespace voronka::bench
