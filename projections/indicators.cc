@@ -13,13 +13,19 @@ namespace voronka {
 namespace {
 
 // Applies `fill` to the rows of every scope the credit goes to.
+// `index_manager`: also list the manager under the department (md/...).
+// Only stateless views do: an entity view's diff could delete the entry.
 template <typename Fill>
 void Credit(View& view, int64_t day, const ManagerId* manager,
-            const DepartmentId* department, Fill fill) {
+            const DepartmentId* department, Fill fill,
+            bool index_manager = true) {
   fill(view.Row(Key("i").Str(kIndicatorScopeTotal).Str("").Int(day)));
   if (manager != nullptr && !manager->empty()) {
     fill(view.Row(
         Key("i").Str(kIndicatorScopeManager).Str(manager->value()).Int(day)));
+    if (index_manager && department != nullptr && !department->empty()) {
+      view.Put(Key("md").Str(department->value()).Str(manager->value()), "");
+    }
   }
   if (department != nullptr && !department->empty()) {
     fill(view.Row(Key("i")
@@ -137,7 +143,8 @@ View InvoiceView(const InvoiceState& state, const absl::TimeZone& tz) {
            issuer ? &issuer->department : nullptr, [&](Counters& r) {
              r.Add("invoices_paid", 1);
              r.AddMoney("invoices_paid_amount", p.amount);
-           });
+           },
+           /*index_manager=*/false);
   }
   return view;
 }

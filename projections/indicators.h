@@ -12,7 +12,8 @@
 //   deals_won, deals_lost
 // Entries o/<scope>/<id>/<day>/<org> mark the organisations called that day,
 // so that B (calls per organisation) divides by the organisations called in
-// the whole queried range, not by an average of daily ratios.
+// the whole queried range, not by an average of daily ratios. Entries
+// md/<department>/<manager> list the managers credited in each department.
 //
 // Credit goes to the manager and department named on the event. An
 // invoice.paid naming no manager is credited to whoever issued the invoice
