@@ -76,6 +76,10 @@ struct EmbeddedLog::Impl {
 absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::Impl::AppendEncoded(
     std::span<const std::string> records) {
   if (records.empty()) return std::vector<LogPosition>{};
+  if (options.read_only) {
+    return absl::FailedPreconditionError(
+        fmt::format("embedded log {} is open read-only", options.path));
+  }
   PendingAppend self{.records = records};
   std::unique_lock<std::mutex> lock(mu);
   queue.push_back(&self);
@@ -217,7 +221,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(ro, options.path, &db);
+  rocksdb::Status s = options.read_only
+                          ? rocksdb::DB::OpenForReadOnly(ro, options.path, &db)
+                          : rocksdb::DB::Open(ro, options.path, &db);
   if (!s.ok()) {
     return FromRocks(s, fmt::format("open {}", options.path));
   }

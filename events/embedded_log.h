@@ -29,6 +29,10 @@ struct EmbeddedLogOptions {
   // fsync the WAL before acknowledging. Only benchmarks that compare against
   // the durable path turn this off.
   bool sync = true;
+  // Open a snapshot of the log as it is now, without taking the lock, while
+  // another process may hold it (for rebuilds). Append() then fails with
+  // FailedPrecondition and readers stop at the snapshot's end.
+  bool read_only = false;
 };
 
 class EmbeddedLog : public EventLog {

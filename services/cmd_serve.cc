@@ -59,9 +59,14 @@ std::string MoneyList(const absl::btree_map<std::string, int64_t>& amounts) {
 // What the demo did, read back from the read models.
 absl::Status PrintSummary(const Server& server, std::ostream& out) {
   constexpr int64_t kAllDays = 1'000'000;
+  std::shared_ptr<const ProjectionStore> indicators = server.indicators();
+  std::shared_ptr<const ProjectionStore> funnel = server.funnel();
+  if (indicators == nullptr || funnel == nullptr) {
+    return absl::UnavailableError("read models are not open");
+  }
   VORONKA_ASSIGN_OR_RETURN(
       IndicatorTotals total,
-      QueryIndicators(server.indicators(), "t", "", -kAllDays, kAllDays));
+      QueryIndicators(*indicators, "t", "", -kAllDays, kAllDays));
   const Counters& c = total.counters;
   out << "\nRead back from the read models:\n";
   out << fmt::format(
@@ -75,12 +80,12 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
       c.Get("deals_won"), c.Get("deals_lost"));
 
   VORONKA_ASSIGN_OR_RETURN(std::vector<std::string> departments,
-                           IndicatorIds(server.indicators(), "d"));
+                           IndicatorIds(*indicators, "d"));
   out << "  per department (calls / proposals / applications / won):\n";
   for (const std::string& d : departments) {
     VORONKA_ASSIGN_OR_RETURN(
         IndicatorTotals t,
-        QueryIndicators(server.indicators(), "d", d, -kAllDays, kAllDays));
+        QueryIndicators(*indicators, "d", d, -kAllDays, kAllDays));
     out << fmt::format(
         "    {:<20} {:>7} {:>6} {:>6} {:>5}\n", d, t.counters.Get("calls"),
         t.counters.Get("proposals_general"), t.counters.Get("applications"),
@@ -88,7 +93,7 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
   }
 
   VORONKA_ASSIGN_OR_RETURN(std::vector<WorkloadRow> rows,
-                           QueryWorkloads(server.funnel(), ""));
+                           QueryWorkloads(*funnel, ""));
   std::map<std::pair<std::string, std::string>, Counters> by_stage;
   for (const WorkloadRow& r : rows) {
     by_stage[{r.funnel, r.stage}].AddAll(r.counters);
@@ -108,7 +113,7 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
                          MoneyList(forecast));
     }
   }
-  VORONKA_ASSIGN_OR_RETURN(auto queues, QueueLengths(server.funnel()));
+  VORONKA_ASSIGN_OR_RETURN(auto queues, QueueLengths(*funnel));
   out << "  handoff queues (deals waiting to be claimed):";
   if (queues.empty()) out << " none";
   for (const auto& [department, n] : queues) {
@@ -125,6 +130,9 @@ std::string StatusLine(const Server& server, int64_t log_end,
     int64_t at = 0;
     for (int64_t p : s.positions) at += p;
     line += fmt::format(" | {} at {} (dup {})", s.name, at, s.stats.duplicates);
+    if (s.rebuilding) {
+      line += fmt::format(" rebuilding {}/{}", s.rebuild_done, s.rebuild_total);
+    }
     if (!s.last_error.ok())
       line += " ERROR: " + std::string(s.last_error.message());
   }

@@ -17,6 +17,8 @@ void RegisterServeCommand(CLI::App& app);
 void RegisterDevBrokerCommand(CLI::App& app);
 // `voronka simulate`: the simulated sales organisation.
 void RegisterSimulateCommand(CLI::App& app);
+// `voronka project NAME` / `voronka project rebuild NAME`: one projector.
+void RegisterProjectCommand(CLI::App& app);
 // `voronka log ...`: inspect a log (tail, stats, append test records).
 void RegisterLogCommand(CLI::App& app);
 

@@ -8,11 +8,12 @@
 
 namespace voronka {
 
-void AddLogFlags(CLI::App& cmd, LogFlags& flags) {
-  cmd.add_option("--data", flags.data_dir,
+void AddLogFlags(CLI::App& cmd, LogFlags& flags, const std::string& data_flag) {
+  cmd.add_option(data_flag, flags.data_dir,
                  "Directory of the embedded event log (created if missing)");
-  cmd.add_option("--kafka", flags.kafka_brokers,
-                 "Kafka bootstrap servers host:port,... (instead of --data)");
+  cmd.add_option(
+      "--kafka", flags.kafka_brokers,
+      "Kafka bootstrap servers host:port,... (instead of " + data_flag + ")");
   cmd.add_option("--topic", flags.topic, "Kafka topic of the event log")
       ->capture_default_str();
   cmd.add_option("-X", flags.kafka_config,
@@ -23,14 +24,16 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags) {
   if (flags.data_dir.empty() == flags.kafka_brokers.empty()) {
     return absl::InvalidArgumentError(
         flags.data_dir.empty()
-            ? "no event log given: pass --data DIR or --kafka BROKERS"
-            : "--data and --kafka both given: choose one event log");
+            ? "no event log given: pass the embedded log's directory or "
+              "--kafka BROKERS"
+            : "an embedded log and --kafka both given: choose one event log");
   }
   if (!flags.data_dir.empty()) {
     if (!flags.kafka_config.empty()) {
       return absl::InvalidArgumentError("-X applies to --kafka only");
     }
-    auto log = EmbeddedLog::Open({.path = flags.data_dir});
+    auto log = EmbeddedLog::Open(
+        {.path = flags.data_dir, .read_only = flags.read_only});
     if (!log.ok()) return log.status();
     return std::unique_ptr<EventLog>(std::move(*log));
   }

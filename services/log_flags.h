@@ -27,11 +27,14 @@ struct LogFlags {
   std::string topic = "voronka.events";
   std::vector<std::string> kafka_config;  // "key=value"
   int create_partitions = 0;  // Kafka: create a missing topic with this many.
+  bool read_only = false;     // Embedded: a snapshot, see EmbeddedLogOptions.
 };
 
 // Adds --data, --kafka, --topic, -X to `cmd`, storing into `flags` (which
-// must outlive the parse).
-void AddLogFlags(CLI::App& cmd, LogFlags& flags);
+// must outlive the parse). `data_flag` renames --data for commands whose
+// --data is something else (`voronka project` calls it --log).
+void AddLogFlags(CLI::App& cmd, LogFlags& flags,
+                 const std::string& data_flag = "--data");
 
 // Opens the log the flags name.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "projections/generations.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/projection_harness.h"
 #include "tests/testing/temp_dir.h"
@@ -86,10 +87,13 @@ TEST(ServeTest, KilledMidStreamResumesToTheSameModelsAsARebuild) {
   ASSERT_TRUE(log.ok()) << log.status();
   testing::ProjectionHarness rebuild(dir.Sub("rebuild"), log->get());
   rebuild.CatchUp();
-  auto resumed_indicators =
-      ProjectionStore::Open({.path = data + "/indicators"});
-  auto resumed_funnel = ProjectionStore::Open({.path = data + "/funnel"});
-  ASSERT_TRUE(resumed_indicators.ok() && resumed_funnel.ok());
+  auto indicators_dir = Generations(data + "/indicators").Current();
+  auto funnel_dir = Generations(data + "/funnel").Current();
+  ASSERT_TRUE(indicators_dir.ok() && funnel_dir.ok());
+  auto resumed_indicators = ProjectionStore::Open({.path = *indicators_dir});
+  auto resumed_funnel = ProjectionStore::Open({.path = *funnel_dir});
+  ASSERT_TRUE(resumed_indicators.ok()) << resumed_indicators.status();
+  ASSERT_TRUE(resumed_funnel.ok()) << resumed_funnel.status();
   const std::string want_i = rebuild.Dump(rebuild.indicators());
   const std::string want_f = rebuild.Dump(rebuild.funnel());
   EXPECT_GT(want_f.size(), 1000u);

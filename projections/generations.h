@@ -1,0 +1,49 @@
+// Store generations: how a read model is rebuilt while the old one keeps
+// serving, then swapped in.
+//
+// A projection's directory holds numbered generations and a CURRENT file
+// naming the one in service:
+//
+//   DIR/funnel/CURRENT        "gen-000002\n"
+//   DIR/funnel/gen-000001/    the previous store (deleted after the swap)
+//   DIR/funnel/gen-000002/    the store in service
+//
+// A rebuild fills a new generation from position 0 and then Promote()s it:
+// CURRENT is replaced atomically (write a temporary file, fsync, rename), so
+// a crash leaves either the old or the new generation in service, never a
+// mix. Processes serving the projection notice the change (they poll
+// Current()) and reopen. A directory that is itself a store (from before
+// generations) is not handled: the layout is created fresh.
+#ifndef VORONKA_PROJECTIONS_GENERATIONS_H_
+#define VORONKA_PROJECTIONS_GENERATIONS_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+
+namespace voronka {
+
+class Generations {
+ public:
+  explicit Generations(std::string dir) : dir_(std::move(dir)) {}
+
+  // The generation in service, creating gen-000001 (empty) if there is none.
+  // Returns its directory.
+  absl::StatusOr<std::string> Current() const;
+  // A fresh, empty generation directory numbered after every existing one.
+  absl::StatusOr<std::string> Create() const;
+  // Puts `generation` (a directory returned by Create()) in service.
+  absl::Status Promote(const std::string& generation) const;
+  // Deletes the generations older than the one in service (never a newer
+  // one: that may be a rebuild in progress in another process).
+  absl::Status RemoveOlder() const;
+
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace voronka
+
+#endif  // VORONKA_PROJECTIONS_GENERATIONS_H_

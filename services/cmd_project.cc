@@ -1,0 +1,210 @@
+// `voronka project`: one projector as its own process (production topology:
+// one process per projection, reading every partition of the event topic,
+// so replicas are plain full copies).
+//
+//   voronka project NAME --data DIR --kafka BROKERS [--topic T] [-X k=v]
+//   voronka project NAME --data DIR --log LOGDIR      (an embedded log)
+//   voronka project rebuild NAME --data DIR (--kafka ... | --log LOGDIR)
+//
+// NAME is `indicators` or `funnel`; the store generations live in DIR/NAME
+// (projections/generations.h). The projector resumes from its store's
+// positions, rebuilds by itself when its store was built by another version
+// of the logic, prints a status line every --status-every seconds and stops
+// cleanly on SIGTERM/SIGINT (the batch in flight is committed or not at all).
+//
+// `rebuild` fills a new generation from position 0 up to the log's current
+// end, printing progress, then promotes it; a running `voronka project` (or
+// `voronka serve`) on the same DIR swaps to it within a second and carries
+// on from there. An embedded log is read as a snapshot, so this works while
+// `voronka serve` holds it.
+#include <signal.h>
+
+#include <filesystem>
+#include <iostream>
+#include <memory>
+#include <optional>
+
+#include "events/status.h"
+#include "fmt/format.h"
+#include "projections/funnel_projection.h"
+#include "projections/generations.h"
+#include "projections/indicator_projection.h"
+#include "services/commands.h"
+#include "services/log_flags.h"
+#include "services/projector_runner.h"
+
+namespace voronka {
+namespace {
+
+struct ProjectFlags {
+  std::string name;
+  std::string data_dir;
+  std::string config_path;
+  LogFlags log;
+  double status_every_s = 5;
+};
+
+absl::StatusOr<std::unique_ptr<Projection>> MakeProjection(
+    const std::string& name, const FunnelConfig& config) {
+  if (name == "indicators") {
+    return std::unique_ptr<Projection>(new IndicatorProjection(config));
+  }
+  if (name == "funnel") {
+    return std::unique_ptr<Projection>(new FunnelProjection(config));
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("\"{}\" is not a projection (indicators, funnel)", name));
+}
+
+int64_t Sum(const std::vector<int64_t>& v) {
+  int64_t total = 0;
+  for (int64_t x : v) total += x;
+  return total;
+}
+
+absl::Status RunProject(const ProjectFlags& flags) {
+  if (flags.name.empty() || flags.data_dir.empty()) {
+    return absl::InvalidArgumentError(
+        "usage: voronka project NAME --data DIR (--kafka BROKERS | --log DIR)");
+  }
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  std::optional<FunnelConfig> loaded;
+  if (!flags.config_path.empty()) {
+    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
+  }
+  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projection> projection,
+                           MakeProjection(flags.name, config));
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
+  const std::string dir = fmt::format("{}/{}", flags.data_dir, flags.name);
+  std::cout << fmt::format("voronka project {}: {} -> {}\n", flags.name,
+                           DescribeLog(flags.log), dir)
+            << std::flush;
+  ProjectorRunner runner(*log, *projection, dir);
+  const timespec tick{
+      static_cast<time_t>(flags.status_every_s),
+      static_cast<long>(
+          (flags.status_every_s - static_cast<time_t>(flags.status_every_s)) *
+          1e9)};
+  while (true) {
+    const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (sig == SIGINT || sig == SIGTERM) break;
+    const ProjectorStatus s = runner.status();
+    auto end = log->EndOffsets();
+    std::string line =
+        fmt::format("log {} | {} at {} (applied {}, dup {}, conflicts {})",
+                    end.ok() ? Sum(*end) : -1, s.name, Sum(s.positions),
+                    s.stats.applied, s.stats.duplicates, s.stats.conflicts);
+    line += fmt::format(
+        " [{}]", std::filesystem::path(s.generation).filename().string());
+    if (s.rebuilding) {
+      line += fmt::format(" rebuilding {}/{}", s.rebuild_done, s.rebuild_total);
+    }
+    if (!s.last_error.ok()) line += " ERROR: " + s.last_error.ToString();
+    std::cout << line << std::endl;
+  }
+  runner.Stop();
+  std::cout << fmt::format("voronka project {}: stopped at {}\n", flags.name,
+                           Sum(runner.status().positions));
+  return absl::OkStatus();
+}
+
+absl::Status RunRebuild(ProjectFlags flags) {
+  std::optional<FunnelConfig> loaded;
+  if (!flags.config_path.empty()) {
+    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
+  }
+  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projection> projection,
+                           MakeProjection(flags.name, config));
+  flags.log.read_only = true;
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
+  VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end, log->EndOffsets());
+  Generations generations(fmt::format("{}/{}", flags.data_dir, flags.name));
+  VORONKA_RETURN_IF_ERROR(generations.Current().status());
+  VORONKA_ASSIGN_OR_RETURN(std::string generation, generations.Create());
+  const int64_t total = Sum(end);
+  std::cout << fmt::format("rebuild {}: {} records from {} into {}\n",
+                           flags.name, total, DescribeLog(flags.log),
+                           generation)
+            << std::flush;
+  const absl::Time start = absl::Now();
+  {
+    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> store,
+                             ProjectionStore::Open({.path = generation}));
+    VORONKA_ASSIGN_OR_RETURN(
+        std::unique_ptr<Projector> projector,
+        Projector::Open(*log, *store, *projection, {.batch_records = 16384}));
+    absl::Time next_report = absl::Now() + absl::Seconds(1);
+    while (true) {
+      const std::vector<int64_t> at = projector->positions();
+      bool done = true;
+      for (size_t p = 0; p < end.size(); ++p) {
+        if (p >= at.size() || at[p] < end[p]) done = false;
+      }
+      if (done) break;
+      VORONKA_RETURN_IF_ERROR(
+          projector->Step(absl::Milliseconds(500)).status());
+      if (absl::Now() >= next_report) {
+        next_report = absl::Now() + absl::Seconds(1);
+        const int64_t n = Sum(projector->positions());
+        const double s = absl::ToDoubleSeconds(absl::Now() - start);
+        std::cout << fmt::format(
+                         "rebuild {}: {}/{} records ({:.0f}%), {:.0f}/s\n",
+                         flags.name, n, total,
+                         total > 0 ? 100.0 * n / total : 100.0, n / s)
+                  << std::flush;
+      }
+    }
+  }
+  VORONKA_RETURN_IF_ERROR(generations.Promote(generation));
+  std::cout << fmt::format(
+      "rebuild {}: done in {:.1f} s; {} is in service (running projectors "
+      "switch to it and continue from its positions)\n",
+      flags.name, absl::ToDoubleSeconds(absl::Now() - start), generation);
+  return absl::OkStatus();
+}
+
+// `required`: false on `project` itself, whose subcommand `rebuild` would
+// otherwise be taken for a NAME; RunProject checks them instead.
+void AddCommon(CLI::App* cmd, ProjectFlags& flags, bool required) {
+  cmd->add_option("name", flags.name, "Projection: indicators or funnel")
+      ->required(required);
+  cmd->add_option("--data", flags.data_dir,
+                  "Directory for the projection's stores")
+      ->required(required);
+  cmd->add_option("--config", flags.config_path,
+                  "Funnel configuration YAML (default: built in)");
+  AddLogFlags(*cmd, flags.log, "--log");
+}
+
+}  // namespace
+
+void RegisterProjectCommand(CLI::App& app) {
+  auto flags = std::make_shared<ProjectFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "project", "Run one projector (indicators or funnel) over a log");
+  AddCommon(cmd, *flags, /*required=*/false);
+  cmd->add_option("--status-every", flags->status_every_s,
+                  "Seconds between status lines")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  cmd->callback([flags, cmd] {
+    if (cmd->got_subcommand("rebuild")) return;
+    FailIfError(RunProject(*flags));
+  });
+
+  auto rebuild = std::make_shared<ProjectFlags>();
+  CLI::App* rebuild_cmd = cmd->add_subcommand(
+      "rebuild",
+      "Rebuild a projection into a new store from position 0, then swap it in");
+  AddCommon(rebuild_cmd, *rebuild, /*required=*/true);
+  rebuild_cmd->callback([rebuild] { FailIfError(RunRebuild(*rebuild)); });
+}
+
+}  // namespace voronka

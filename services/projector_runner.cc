@@ -1,0 +1,172 @@
+#include "services/projector_runner.h"
+
+#include <chrono>
+
+#include "events/status.h"
+#include "fmt/format.h"
+#include "spdlog/spdlog.h"
+
+namespace voronka {
+namespace {
+
+int64_t Sum(const std::vector<int64_t>& v) {
+  int64_t total = 0;
+  for (int64_t x : v) total += x;
+  return total;
+}
+
+}  // namespace
+
+ProjectorRunner::ProjectorRunner(EventLog& log, Projection& projection,
+                                 std::string dir, size_t batch_records)
+    : log_(log),
+      projection_(projection),
+      generations_(std::move(dir)),
+      batch_records_(batch_records) {
+  status_.name = std::string(projection.name());
+  thread_ = std::thread([this] { Run(); });
+}
+
+ProjectorRunner::~ProjectorRunner() { Stop(); }
+
+void ProjectorRunner::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+std::shared_ptr<const ProjectionStore> ProjectorRunner::store() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return store_;
+}
+
+ProjectorStatus ProjectorRunner::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+void ProjectorRunner::SetError(const absl::Status& error) {
+  spdlog::error("projector {}: {}", status_.name, error.message());
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.last_error = error;
+}
+
+absl::Status ProjectorRunner::Rebuild() {
+  VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end, log_.EndOffsets());
+  VORONKA_ASSIGN_OR_RETURN(std::string generation, generations_.Create());
+  spdlog::info("projector {}: rebuilding into {} up to {} records",
+               status_.name, generation, Sum(end));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.rebuilding = true;
+    status_.rebuild_done = 0;
+    status_.rebuild_total = Sum(end);
+  }
+  {
+    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> fresh,
+                             ProjectionStore::Open({.path = generation}));
+    VORONKA_ASSIGN_OR_RETURN(
+        std::unique_ptr<Projector> projector,
+        Projector::Open(log_, *fresh, projection_,
+                        {.batch_records = batch_records_}));
+    while (!stop_) {
+      const std::vector<int64_t> at = projector->positions();
+      bool done = true;
+      for (size_t p = 0; p < end.size(); ++p) {
+        if (p >= at.size() || at[p] < end[p]) done = false;
+      }
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        status_.rebuild_done = Sum(at);
+      }
+      if (done) break;
+      VORONKA_RETURN_IF_ERROR(
+          projector->Step(absl::Milliseconds(200)).status());
+    }
+    if (stop_) return absl::OkStatus();  // Unpromoted; deleted next time.
+  }
+  VORONKA_RETURN_IF_ERROR(generations_.Promote(generation));
+  spdlog::info("projector {}: rebuilt store {} in service", status_.name,
+               generation);
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.rebuilding = false;
+  return absl::OkStatus();
+}
+
+absl::Status ProjectorRunner::RunProjector(ProjectionStore& store,
+                                           const std::string& generation) {
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projector> projector,
+                           Projector::Open(log_, store, projection_,
+                                           {.batch_records = batch_records_}));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    status_.last_error = absl::OkStatus();
+    status_.rebuilding = false;
+  }
+  absl::Time next_check = absl::Now() + absl::Seconds(1);
+  while (!stop_ && !rebuild_requested_) {
+    absl::StatusOr<size_t> step = projector->Step(absl::Milliseconds(200));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_.positions = projector->positions();
+      status_.stats = projector->stats();
+    }
+    if (!step.ok()) return step.status();
+    if (absl::Now() >= next_check) {
+      next_check = absl::Now() + absl::Seconds(1);
+      absl::StatusOr<std::string> current = generations_.Current();
+      if (current.ok() && *current != generation) {
+        spdlog::info("projector {}: generation {} promoted, switching",
+                     status_.name, *current);
+        return absl::OkStatus();
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+void ProjectorRunner::Run() {
+  while (!stop_) {
+    absl::Status error;
+    // Generations swapped out earlier are no longer in use.
+    generations_.RemoveOlder().IgnoreError();
+    absl::StatusOr<std::string> generation = generations_.Current();
+    if (!generation.ok()) error = generation.status();
+    absl::StatusOr<std::unique_ptr<ProjectionStore>> opened =
+        error.ok() ? ProjectionStore::Open({.path = *generation})
+                   : absl::StatusOr<std::unique_ptr<ProjectionStore>>(error);
+    if (opened.ok()) {
+      std::shared_ptr<ProjectionStore> store = std::move(*opened);
+      absl::StatusOr<int> version = store->Version();
+      absl::StatusOr<std::vector<int64_t>> stored = store->Positions();
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        store_ = store;  // Serves queries, even while a rebuild runs.
+        status_.generation = *generation;
+        status_.positions = stored.ok() ? *stored : std::vector<int64_t>();
+      }
+      const bool outdated = version.ok() && stored.ok() && !stored->empty() &&
+                            *version != projection_.version();
+      if (outdated) {
+        spdlog::warn("projector {}: store {} is version {}, logic is {}",
+                     status_.name, *generation, *version,
+                     projection_.version());
+      }
+      if (outdated || rebuild_requested_.exchange(false)) {
+        error = Rebuild();
+        if (error.ok()) continue;  // Open the new generation.
+      } else {
+        error = RunProjector(*store, *generation);
+        if (error.ok()) continue;  // Swap or rebuild requested.
+      }
+    } else {
+      error = opened.status();
+    }
+    if (stop_) break;
+    SetError(error);
+    for (int i = 0; i < 10 && !stop_; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
+}  // namespace voronka
