@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   voronka::RegisterDevBrokerCommand(app);
   voronka::RegisterSimulateCommand(app);
   voronka::RegisterLogCommand(app);
+  voronka::RegisterTokenCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
