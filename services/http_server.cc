@@ -202,6 +202,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadHeader() {
     state_ = State::kIdle;
     if (stop_requested_ || server_.stopping) return Close();
+    method_.clear();
+    route_ = {};
     parser_.emplace();
     parser_->header_limit(kHeaderLimit);
     parser_->body_limit(server_.options.max_body_bytes);

@@ -152,7 +152,7 @@ class HttpServer {
   // flight finish; their responses carry `Connection: close`. Connections
   // still open after `grace` are closed. A handler that is still running
   // then cannot be interrupted: Stop waits for it to return and drops its
-  // response. Idempotent.
+  // response. Idempotent. Never call it from a handler (it waits for them).
   void Stop(absl::Duration grace);
 
   class Impl;

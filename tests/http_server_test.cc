@@ -208,6 +208,15 @@ TEST_F(HttpServerTest, KeepAliveServesManyRequestsOnOneConnection) {
   EXPECT_EQ(routes[500], "");
 }
 
+TEST_F(HttpServerTest, IdleKeepAliveConnectionIsClosedAfterIdleTimeout) {
+  StartServer({.idle_timeout = absl::Milliseconds(200)});
+  Client client(server_.port());
+  EXPECT_EQ(client.Send(http::verb::get, "/x").result_int(), 404);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(client.ClosedByServer());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));
+}
+
 TEST_F(HttpServerTest, UnknownPathIs404Problem) {
   StartServer();
   Client client(server_.port());
