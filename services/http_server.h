@@ -138,7 +138,8 @@ class HttpServer {
                      HttpHandler handler);
 
   // Binds, listens and starts the threads. Unavailable if the address can
-  // not be bound; FailedPrecondition if already started.
+  // not be bound; FailedPrecondition if already started (a stopped server
+  // is not restarted: make a new one).
   absl::Status Start(HttpServerOptions options);
 
   // The bound port (the real one when options.port was 0); 0 before Start.
@@ -155,7 +156,7 @@ class HttpServer {
   // response. Idempotent. Never call it from a handler (it waits for them).
   void Stop(absl::Duration grace);
 
-  class Impl;
+  class Impl;  // Public only so that http_server.cc's helpers can name it.
 
  private:
   std::unique_ptr<Impl> impl_;
