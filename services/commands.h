@@ -21,6 +21,8 @@ void RegisterSimulateCommand(CLI::App& app);
 void RegisterProjectCommand(CLI::App& app);
 // `voronka log ...`: inspect a log (tail, stats, append test records).
 void RegisterLogCommand(CLI::App& app);
+// `voronka token add|list`: bearer tokens of the HTTP API (docs/auth.md).
+void RegisterTokenCommand(CLI::App& app);
 
 // Maps a failed status to a process exit code: 2 for bad input/usage
 // (InvalidArgument, NotFound), 3 for Unavailable, 4 for DataLoss, 1 otherwise.

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   voronka::RegisterSimulateCommand(app);
   voronka::RegisterLogCommand(app);
   voronka::RegisterProjectCommand(app);
+  voronka::RegisterTokenCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
