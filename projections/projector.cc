@@ -1,24 +1,11 @@
 #include "projections/projector.h"
 
-#include <openssl/evp.h>
-
 #include "events/codec.h"
 #include "events/status.h"
 #include "fmt/format.h"
 #include "projections/keys.h"
 
 namespace voronka {
-
-std::string EventFingerprint(const Event& event) {
-  Event copy = event;
-  copy.recorded_time = Timestamp();
-  const std::string bytes = EncodeEvent(copy);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(),
-             nullptr);
-  return std::string(reinterpret_cast<const char*>(digest), 16);
-}
 
 absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(
     EventLog& log, ProjectionStore& store, Projection& projection,
@@ -34,12 +21,16 @@ absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(
         projection.name(), store.path(), version, projection.version()));
   }
   VORONKA_RETURN_IF_ERROR(projection.Load(store));
+  auto seen = std::make_unique<SeenSet>();
+  VORONKA_RETURN_IF_ERROR(seen->Load(store));
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<LogReader> reader,
       log.OpenReader(
           {.start_offsets = positions, .dead_letter = options.dead_letter}));
-  return std::unique_ptr<Projector>(
+  auto projector = std::unique_ptr<Projector>(
       new Projector(store, projection, std::move(reader), std::move(options)));
+  projector->seen_ = std::move(seen);
+  return projector;
 }
 
 absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
@@ -52,19 +43,12 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
   absl::Status status;
   for (const LogRecord& record : records) {
     const Event& event = record.event;
-    const std::string seen =
-        Key("seen").Str(event.source.value()).Str(event.id.value()).str();
-    absl::StatusOr<std::optional<std::string>> prior = txn.Get(seen);
-    if (!prior.ok()) {
-      status = prior.status();
-      break;
-    }
-    const std::string fingerprint = EventFingerprint(event);
-    if (prior->has_value()) {
-      ++(**prior == fingerprint ? delta.duplicates : delta.conflicts);
+    const SeenSet::Verdict verdict = seen_->Check(event);
+    if (verdict != SeenSet::Verdict::kNew) {
+      ++(verdict == SeenSet::Verdict::kDuplicate ? delta.duplicates
+                                                 : delta.conflicts);
       continue;
     }
-    txn.Put(seen, fingerprint);
     status = projection_.Apply(event, txn);
     if (!status.ok()) {
       status = absl::Status(
@@ -77,11 +61,13 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
     ++delta.applied;
   }
   if (status.ok()) status = projection_.Flush(txn);
+  if (status.ok()) seen_->Flush(txn);
   if (status.ok()) status = store_.Commit(txn.changes(), positions);
   if (!status.ok()) {
     // Drop in-memory effects of the failed batch; the reader is ahead of
     // the store now, so the caller must reopen the projector.
     projection_.Load(store_).IgnoreError();
+    seen_->Load(store_).IgnoreError();
     return status;
   }
   stats_.applied += delta.applied;

@@ -8,10 +8,10 @@
 // commit; the next run resumes from its positions. Nothing is committed to
 // Kafka (no consumer group): the store is the only record of progress.
 //
-// De-duplication: the first copy of a (source, id) applied wins. A later
-// copy with the same content apart from recorded_time (a retry) is counted
-// as a duplicate; one with other content as a conflict, reported in stats()
-// and not applied.
+// De-duplication (seen_set.h): the first copy of a (source, id) applied
+// wins. A later copy with the same content apart from recorded_time (a
+// retry) is counted as a duplicate; one with other content as a conflict,
+// reported in stats() and not applied.
 //
 // A store built by another version of the projection is refused
 // (FailedPrecondition) until it is rebuilt. Not thread-safe.
@@ -29,6 +29,7 @@
 #include "absl/time/time.h"
 #include "events/log.h"
 #include "projections/projection.h"
+#include "projections/seen_set.h"
 #include "projections/store.h"
 
 namespace voronka {
@@ -75,11 +76,8 @@ class Projector {
   std::unique_ptr<LogReader> reader_;
   ProjectorOptions options_;
   ProjectorStats stats_;
+  std::unique_ptr<SeenSet> seen_;
 };
-
-// The fingerprint that tells a retry from a conflict: a hash of the event's
-// encoding with recorded_time cleared.
-std::string EventFingerprint(const Event& event);
 
 }  // namespace voronka
 
