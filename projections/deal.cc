@@ -1,13 +1,12 @@
 #include "projections/deal.h"
 
 #include <algorithm>
-#include <sstream>
 
-#include "cereal/archives/portable_binary.hpp"
 #include "cereal/types/optional.hpp"
 #include "cereal/types/string.hpp"
 #include "cereal/types/vector.hpp"
 #include "fmt/format.h"
+#include "projections/state_codec.h"
 
 namespace voronka {
 
@@ -89,29 +88,11 @@ constexpr char kDealStateV1 = 0x01;
 }  // namespace
 
 std::string EncodeDealState(const DealState& state) {
-  std::ostringstream os;
-  os.put(kDealStateV1);
-  {
-    cereal::PortableBinaryOutputArchive ar(os);
-    ar(const_cast<DealState&>(state));
-  }
-  return std::move(os).str();
+  return EncodeState(kDealStateV1, state);
 }
 
 absl::StatusOr<DealState> DecodeDealState(std::string_view bytes) {
-  if (bytes.empty() || bytes[0] != kDealStateV1) {
-    return absl::DataLossError("deal state: unknown format");
-  }
-  std::istringstream is(std::string(bytes.substr(1)));
-  DealState state;
-  try {
-    cereal::PortableBinaryInputArchive ar(is);
-    ar(state);
-  } catch (const std::exception& e) {
-    return absl::DataLossError(
-        fmt::format("deal state does not decode: {}", e.what()));
-  }
-  return state;
+  return DecodeState<DealState>(kDealStateV1, "deal state", bytes);
 }
 
 // ---- DealFolder -----------------------------------------------------------

@@ -1,13 +1,12 @@
 #include "projections/indicators.h"
 
 #include <algorithm>
-#include <sstream>
 
-#include "cereal/archives/portable_binary.hpp"
 #include "cereal/types/string.hpp"
 #include "cereal/types/vector.hpp"
 #include "fmt/format.h"
 #include "projections/keys.h"
+#include "projections/state_codec.h"
 
 namespace voronka {
 namespace {
@@ -139,12 +138,14 @@ View InvoiceView(const InvoiceState& state, const absl::TimeZone& tz) {
   const InvoiceState::Issue* issuer =
       state.issues.empty() ? nullptr : &state.issues.front();
   for (const InvoiceState::Payment& p : state.anonymous) {
-    Credit(view, DayOf(p.key.time, tz), issuer ? &issuer->manager : nullptr,
-           issuer ? &issuer->department : nullptr, [&](Counters& r) {
-             r.Add("invoices_paid", 1);
-             r.AddMoney("invoices_paid_amount", p.amount);
-           },
-           /*index_manager=*/false);
+    Credit(
+        view, DayOf(p.key.time, tz), issuer ? &issuer->manager : nullptr,
+        issuer ? &issuer->department : nullptr,
+        [&](Counters& r) {
+          r.Add("invoices_paid", 1);
+          r.AddMoney("invoices_paid_amount", p.amount);
+        },
+        /*index_manager=*/false);
   }
   return view;
 }
@@ -154,29 +155,11 @@ constexpr char kInvoiceStateV1 = 0x01;
 }  // namespace
 
 std::string EncodeInvoiceState(const InvoiceState& state) {
-  std::ostringstream os;
-  os.put(kInvoiceStateV1);
-  {
-    cereal::PortableBinaryOutputArchive ar(os);
-    ar(const_cast<InvoiceState&>(state));
-  }
-  return std::move(os).str();
+  return EncodeState(kInvoiceStateV1, state);
 }
 
 absl::StatusOr<InvoiceState> DecodeInvoiceState(std::string_view bytes) {
-  if (bytes.empty() || bytes[0] != kInvoiceStateV1) {
-    return absl::DataLossError("invoice state: unknown format");
-  }
-  std::istringstream is(std::string(bytes.substr(1)));
-  InvoiceState state;
-  try {
-    cereal::PortableBinaryInputArchive ar(is);
-    ar(state);
-  } catch (const std::exception& e) {
-    return absl::DataLossError(
-        fmt::format("invoice state does not decode: {}", e.what()));
-  }
-  return state;
+  return DecodeState<InvoiceState>(kInvoiceStateV1, "invoice state", bytes);
 }
 
 }  // namespace voronka

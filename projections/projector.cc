@@ -77,14 +77,17 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
   return records.size();
 }
 
+bool ReachedEnd(const std::vector<int64_t>& at,
+                const std::vector<int64_t>& end) {
+  for (size_t p = 0; p < end.size(); ++p) {
+    if (p >= at.size() || at[p] < end[p]) return false;
+  }
+  return true;
+}
+
 absl::Status Projector::CatchUp(const std::vector<int64_t>& end) {
   while (true) {
-    const std::vector<int64_t> at = reader_->positions();
-    bool done = true;
-    for (size_t p = 0; p < end.size(); ++p) {
-      if (p >= at.size() || at[p] < end[p]) done = false;
-    }
-    if (done) return absl::OkStatus();
+    if (ReachedEnd(reader_->positions(), end)) return absl::OkStatus();
     VORONKA_RETURN_IF_ERROR(Step(absl::Seconds(1)).status());
   }
 }

@@ -79,6 +79,11 @@ class Projector {
   std::unique_ptr<SeenSet> seen_;
 };
 
+// True if `at` (positions per partition) is at or past `end` in every
+// partition of `end`.
+bool ReachedEnd(const std::vector<int64_t>& at,
+                const std::vector<int64_t>& end);
+
 }  // namespace voronka
 
 #endif  // VORONKA_PROJECTIONS_PROJECTOR_H_

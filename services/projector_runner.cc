@@ -70,15 +70,11 @@ absl::Status ProjectorRunner::Rebuild() {
                         {.batch_records = batch_records_}));
     while (!stop_) {
       const std::vector<int64_t> at = projector->positions();
-      bool done = true;
-      for (size_t p = 0; p < end.size(); ++p) {
-        if (p >= at.size() || at[p] < end[p]) done = false;
-      }
       {
         std::lock_guard<std::mutex> lock(mu_);
         status_.rebuild_done = Sum(at);
       }
-      if (done) break;
+      if (ReachedEnd(at, end)) break;
       VORONKA_RETURN_IF_ERROR(
           projector->Step(absl::Milliseconds(200)).status());
     }

@@ -50,12 +50,7 @@ absl::Status Server::WaitCaughtUp(absl::Duration timeout) {
   while (true) {
     bool caught_up = true;
     for (const ProjectorStatus& s : status()) {
-      if (s.rebuilding) caught_up = false;
-      for (size_t p = 0; p < end.size(); ++p) {
-        if (p >= s.positions.size() || s.positions[p] < end[p]) {
-          caught_up = false;
-        }
-      }
+      if (s.rebuilding || !ReachedEnd(s.positions, end)) caught_up = false;
     }
     if (caught_up) return absl::OkStatus();
     if (absl::Now() > deadline) {
