@@ -35,7 +35,8 @@ absl::Status RunDevBroker(const DevBrokerFlags& flags) {
 
   std::cerr << "voronka dev-broker: librdkafka's in-memory MOCK Kafka cluster, "
                "FOR DEVELOPMENT AND TESTS ONLY. It is not Apache Kafka: "
-               "nothing is persisted and nothing is replicated.\n";
+               "nothing is persisted, nothing is replicated, and each "
+               "partition keeps only its newest 5 MiB.\n";
   absl::StatusOr<std::unique_ptr<DevBroker>> broker =
       DevBroker::Start({.brokers = flags.brokers,
                         .topics = flags.topics,

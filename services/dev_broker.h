@@ -3,7 +3,11 @@
 // For development and tests only: it speaks the real Kafka protocol, so
 // librdkafka clients, kcat and Voronka's KafkaLog talk to it exactly as to a
 // real cluster, but it keeps everything in memory and is not Apache Kafka.
-// `voronka dev-broker` runs one as a process; tests also embed it.
+// It also keeps only the newest 5 MiB (and 100,000 message sets) of each
+// partition, dropping older records as a short retention would: a reader
+// starting before that gets OutOfRange. Size tests accordingly (more
+// partitions hold more). `voronka dev-broker` runs one as a process; tests
+// also embed it.
 //
 // Thread-safe (librdkafka's mock cluster runs on its own thread).
 //
