@@ -14,6 +14,7 @@
 
 #include "services/commands.h"
 #include "services/dev_broker.h"
+#include "services/stop_signals.h"
 
 namespace voronka {
 namespace {
@@ -25,13 +26,7 @@ struct DevBrokerFlags {
 };
 
 absl::Status RunDevBroker(const DevBrokerFlags& flags) {
-  // Block the signals before librdkafka starts its threads, so that they all
-  // inherit the mask and only sigwait() below receives them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGTERM);
-  sigaddset(&stop_signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  StopSignals stop;  // Before librdkafka starts its threads.
 
   std::cerr << "voronka dev-broker: librdkafka's in-memory MOCK Kafka cluster, "
                "FOR DEVELOPMENT AND TESTS ONLY. It is not Apache Kafka: "
@@ -46,9 +41,8 @@ absl::Status RunDevBroker(const DevBrokerFlags& flags) {
   std::cout << "bootstrap=" << (*broker)->bootstrap() << std::endl;
   std::fflush(stdout);
 
-  int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
-  std::cerr << "voronka dev-broker: signal " << signal_number
+  stop.Wait(absl::InfiniteDuration());
+  std::cerr << "voronka dev-broker: signal " << stop.signal_number()
             << ", shutting down\n";
   return absl::OkStatus();
 }

@@ -43,37 +43,10 @@
 #include "fmt/format.h"
 #include "services/commands.h"
 #include "services/simulator.h"
+#include "services/stop_signals.h"
 
 namespace voronka {
 namespace {
-
-volatile std::sig_atomic_t g_stop_requested = 0;
-
-extern "C" void RequestStop(int) { g_stop_requested = 1; }
-
-// Installs RequestStop for SIGINT and SIGTERM; restores the old handlers when
-// it goes away.
-class StopSignals {
- public:
-  StopSignals() {
-    g_stop_requested = 0;
-    struct sigaction action = {};
-    action.sa_handler = RequestStop;
-    sigemptyset(&action.sa_mask);
-    sigaction(SIGINT, &action, &old_int_);
-    sigaction(SIGTERM, &action, &old_term_);
-  }
-  ~StopSignals() {
-    sigaction(SIGINT, &old_int_, nullptr);
-    sigaction(SIGTERM, &old_term_, nullptr);
-  }
-  StopSignals(const StopSignals&) = delete;
-  StopSignals& operator=(const StopSignals&) = delete;
-
- private:
-  struct sigaction old_int_ = {};
-  struct sigaction old_term_ = {};
-};
 
 struct SimulateFlags {
   SimulatorOptions sim;
@@ -188,16 +161,8 @@ absl::StatusOr<SimulatorOptions> OptionsFrom(const SimulateFlags& flags) {
   return options;
 }
 
-// Sleeps until `deadline` or a stop request, whichever comes first.
-void PaceUntil(std::chrono::steady_clock::time_point deadline) {
-  while (!g_stop_requested && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-        deadline - std::chrono::steady_clock::now(),
-        std::chrono::milliseconds(100)));
-  }
-}
-
 absl::Status RunSimulate(const SimulateFlags& flags) {
+  StopSignals stop;  // Before the sink's threads start.
   std::optional<FunnelConfig> loaded;
   if (!flags.config_path.empty()) {
     VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
@@ -207,7 +172,6 @@ absl::Status RunSimulate(const SimulateFlags& flags) {
   VORONKA_RETURN_IF_ERROR(Simulator::Check(config, options));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, OpenSink(flags, config));
 
-  StopSignals stop_signals;
   Simulator simulator(config, options);
   // With a rate, send about ten batches a second so the pace looks smooth.
   size_t batch = std::max<size_t>(flags.batch, 1);
@@ -217,7 +181,8 @@ absl::Status RunSimulate(const SimulateFlags& flags) {
   const auto begin = std::chrono::steady_clock::now();
   int64_t written = 0;
   absl::Status status;
-  while (!g_stop_requested && (flags.events == 0 || written < flags.events)) {
+  bool stopped = false;
+  while (!stopped && (flags.events == 0 || written < flags.events)) {
     size_t n = batch;
     if (flags.events > 0) {
       n = std::min<size_t>(n, static_cast<size_t>(flags.events - written));
@@ -225,16 +190,21 @@ absl::Status RunSimulate(const SimulateFlags& flags) {
     status = sink->Write(simulator.Next(n));
     if (!status.ok()) break;
     written += static_cast<int64_t>(n);
-    if (flags.rate > 0) {
-      PaceUntil(begin +
-                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                    std::chrono::duration<double>(static_cast<double>(written) /
-                                                  flags.rate)));
-    }
+    // Wait for the pace (or just look for a signal without a rate).
+    const auto due =
+        flags.rate > 0
+            ? begin + std::chrono::duration_cast<
+                          std::chrono::steady_clock::duration>(
+                          std::chrono::duration<double>(
+                              static_cast<double>(written) / flags.rate))
+            : std::chrono::steady_clock::now();
+    stopped = stop.Wait(absl::FromChrono(
+        std::max(due - std::chrono::steady_clock::now(),
+                 std::chrono::steady_clock::duration::zero())));
   }
   fmt::print(stderr, "voronka simulate: seed {}, wrote {} events to {}{}\n{}",
              options.seed, written, sink->Describe(),
-             g_stop_requested ? " (stopped by signal)" : "",
+             stopped ? " (stopped by signal)" : "",
              FormatStats(simulator.stats()));
   if (absl::IsCancelled(status)) return absl::OkStatus();
   return status;
