@@ -397,6 +397,15 @@ class DataReader {
     return v;
   }
 
+  // amount_minor: an integer in [0, kMaxAmountMinor].
+  std::optional<int64_t> AmountMinor() {
+    std::optional<int64_t> v = Int(kAmountMinor, true, "minor units");
+    if (!v || *v <= kMaxAmountMinor) return v;
+    Error(kAmountMinor,
+          fmt::format("must be <= {} (10^14), got {}", kMaxAmountMinor, *v));
+    return std::nullopt;
+  }
+
   // amount_minor + currency. `need` is the reason they are required, or
   // empty if the pair is optional (but then both or neither).
   std::optional<Money> Amount(std::string_view need) {
@@ -414,8 +423,7 @@ class DataReader {
     } else if (!has_amount) {
       Error(kAmountMinor, "required with currency");
     }
-    std::optional<int64_t> minor =
-        has_amount ? Int(kAmountMinor, true, "minor units") : std::nullopt;
+    std::optional<int64_t> minor = has_amount ? AmountMinor() : std::nullopt;
     std::optional<Currency> currency;
     if (std::optional<std::string_view> code = Str(kCurrency, false)) {
       absl::StatusOr<Currency> c = Currency::FromCode(*code);

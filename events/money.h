@@ -51,6 +51,11 @@ class Currency {
 // True if `code` is an active ISO 4217 alphabetic code.
 bool IsIso4217(std::string_view code);
 
+// The largest amount an event may carry: 10^14 minor units (a trillion
+// roubles or dollars). It keeps amount x win probability in basis points
+// (at most 10^18) and sums of many such products inside int64.
+inline constexpr int64_t kMaxAmountMinor = 100'000'000'000'000;
+
 struct Money {
   int64_t minor = 0;
   Currency currency;

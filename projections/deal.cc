@@ -172,6 +172,7 @@ void DealFolder::ApplyDepartures(DealState& state,
 void DealFolder::TakeOwner(DealState& state, const Event& event,
                            const ManagerId& who, const DepartmentId& department,
                            bool is_claim) const {
+  if (!state.open()) return;  // Closed: the owner stays for the record.
   const EventKey key = EventKey::Of(event);
   if (roster_.DepartedBefore(who, key)) return;  // Ignored: stays queued.
   if (is_claim && state.queue) {

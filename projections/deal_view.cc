@@ -49,7 +49,13 @@ View DealView(const DealState& state, const FunnelConfig& config,
              c.manager.value());
   }
   const Funnel* funnel = config.FindFunnel(state.funnel.value());
-  if (funnel == nullptr || state.stage < 0) return view;
+  // A state from another configuration is never viewed: the projection's
+  // version includes the configuration, so such a store is rebuilt first.
+  if (funnel == nullptr || state.stage < 0 ||
+      state.stage >= static_cast<int>(funnel->stages.size()) ||
+      state.reached.size() > funnel->stages.size()) {
+    return view;
+  }
   const Stage& stage = funnel->stages[state.stage];
   const std::string& f = state.funnel.value();
   const std::string& s = stage.name.value();

@@ -4,6 +4,7 @@
 
 #include "events/codec.h"
 #include "events/status.h"
+#include "fmt/format.h"
 #include "projections/deal_view.h"
 #include "projections/keys.h"
 
@@ -32,7 +33,10 @@ const ManagerId* OwnerCandidate(const Event& e) {
 }  // namespace
 
 FunnelProjection::FunnelProjection(const FunnelConfig& config)
-    : config_(config), folder_(config, roster_) {
+    : config_(config),
+      version_(fmt::format("funnel/{}/{:016x}", kVersion,
+                           ConfigFingerprint(config))),
+      folder_(config, roster_) {
   absl::LoadTimeZone(config.timezone(), &tz_);
 }
 
@@ -117,16 +121,16 @@ absl::Status FunnelProjection::ApplyToDeal(const Event& event,
 absl::Status FunnelProjection::Refold(const DealId& deal, Txn& txn) {
   std::vector<Event> history;
   absl::Status decode_error;
-  VORONKA_RETURN_IF_ERROR(txn.ScanEntries(
-      Key("h").Str(deal.value()).str(),
-      [&](std::string_view, std::string_view value) {
-        absl::StatusOr<Event> event = DecodeEvent(value);
-        if (!event.ok()) {
-          decode_error = event.status();
-        } else {
-          history.push_back(std::move(*event));
-        }
-      }));
+  VORONKA_RETURN_IF_ERROR(
+      txn.ScanEntries(Key("h").Str(deal.value()).str(),
+                      [&](std::string_view, std::string_view value) {
+                        absl::StatusOr<Event> event = DecodeEvent(value);
+                        if (!event.ok()) {
+                          decode_error = event.status();
+                        } else {
+                          history.push_back(std::move(*event));
+                        }
+                      }));
   VORONKA_RETURN_IF_ERROR(decode_error);
   counts_.refolded_events += static_cast<int64_t>(history.size());
   // Keys sort by (time, source, id): the history is already in fold order.

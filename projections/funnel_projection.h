@@ -31,7 +31,7 @@ class FunnelProjection : public Projection {
   explicit FunnelProjection(const FunnelConfig& config);
 
   std::string_view name() const override { return "funnel"; }
-  int version() const override { return kVersion; }
+  std::string version() const override { return version_; }
   absl::Status Load(const ProjectionStore& store) override;
   absl::Status Apply(const Event& event, Txn& txn) override;
   absl::Status Flush(Txn& txn) override;
@@ -58,6 +58,7 @@ class FunnelProjection : public Projection {
   absl::Status Refold(const DealId& deal, Txn& txn);
 
   const FunnelConfig& config_;
+  std::string version_;
   absl::TimeZone tz_;
   Roster roster_;
   DealFolder folder_;

@@ -3,9 +3,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 #include "fmt/format.h"
 
@@ -47,10 +49,22 @@ absl::StatusOr<std::string> Generations::Current() const {
     return absl::UnavailableError(
         fmt::format("create {}: {}", dir_, ec.message()));
   }
-  std::ifstream in(dir_ + "/CURRENT");
-  std::string name;
-  if (in && std::getline(in, name) && GenerationNumber(name) > 0) {
+  const std::string current = dir_ + "/CURRENT";
+  if (fs::exists(current, ec)) {
+    // Never replace a generation in service because its name could not be
+    // read: that would put an empty store in its place.
+    std::ifstream in(current);
+    std::string name;
+    if (!in || !std::getline(in, name) || GenerationNumber(name) <= 0 ||
+        !fs::is_directory(dir_ + "/" + name, ec)) {
+      return absl::DataLossError(fmt::format(
+          "{} does not name a generation directory (\"{}\")", current, name));
+    }
     return dir_ + "/" + name;
+  }
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("stat {}: {}", current, ec.message()));
   }
   absl::StatusOr<std::string> first = Create();
   if (!first.ok()) return first.status();
@@ -64,6 +78,10 @@ absl::StatusOr<std::string> Generations::Create() const {
   int highest = 0;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     highest = std::max(highest, GenerationNumber(entry.path().filename()));
+  }
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("list {}: {}", dir_, ec.message()));
   }
   const std::string path = fmt::format("{}/gen-{:06}", dir_, highest + 1);
   fs::create_directories(path, ec);
@@ -94,14 +112,39 @@ absl::Status Generations::Promote(const std::string& generation) const {
   return absl::OkStatus();
 }
 
-absl::Status Generations::RemoveOlder() const {
+absl::Status Generations::RemoveOlder(int keep) const {
   absl::StatusOr<std::string> current = Current();
   if (!current.ok()) return current.status();
   const int in_service = GenerationNumber(fs::path(*current).filename());
+  std::vector<int> older;
   std::error_code ec;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     const int n = GenerationNumber(entry.path().filename());
-    if (n > 0 && n < in_service) fs::remove_all(entry.path(), ec);
+    if (n > 0 && n < in_service) older.push_back(n);
+  }
+  std::sort(older.begin(), older.end());
+  for (size_t i = 0; i + keep < older.size(); ++i) {
+    fs::remove_all(fmt::format("{}/gen-{:06}", dir_, older[i]), ec);
+    if (ec) {
+      return absl::UnavailableError(
+          fmt::format("remove {}/gen-{:06}: {}", dir_, older[i], ec.message()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Generations::Discard(const std::string& generation) const {
+  absl::StatusOr<std::string> current = Current();
+  if (!current.ok()) return current.status();
+  if (generation == *current) {
+    return absl::FailedPreconditionError(
+        fmt::format("{} is in service", generation));
+  }
+  std::error_code ec;
+  fs::remove_all(generation, ec);
+  if (ec) {
+    return absl::UnavailableError(
+        fmt::format("remove {}: {}", generation, ec.message()));
   }
   return absl::OkStatus();
 }

@@ -27,16 +27,21 @@ class Generations {
  public:
   explicit Generations(std::string dir) : dir_(std::move(dir)) {}
 
-  // The generation in service, creating gen-000001 (empty) if there is none.
+  // The generation in service, creating gen-000001 (empty) if there is none
+  // (no CURRENT file). DataLoss if CURRENT exists but does not name a
+  // generation directory: a damaged pointer is never replaced silently.
   // Returns its directory.
   absl::StatusOr<std::string> Current() const;
   // A fresh, empty generation directory numbered after every existing one.
   absl::StatusOr<std::string> Create() const;
   // Puts `generation` (a directory returned by Create()) in service.
   absl::Status Promote(const std::string& generation) const;
-  // Deletes the generations older than the one in service (never a newer
-  // one: that may be a rebuild in progress in another process).
-  absl::Status RemoveOlder() const;
+  // Deletes the generations older than the one in service except the
+  // newest `keep` of them (readers may still hold the one swapped out last),
+  // and never a newer one: that may be a rebuild in progress elsewhere.
+  absl::Status RemoveOlder(int keep = 1) const;
+  // Deletes an unpromoted generation (an abandoned rebuild).
+  absl::Status Discard(const std::string& generation) const;
 
   const std::string& dir() const { return dir_; }
 

@@ -1,13 +1,16 @@
 #include "projections/indicator_projection.h"
 
 #include "events/status.h"
+#include "fmt/format.h"
 #include "projections/indicators.h"
 #include "projections/keys.h"
 
 namespace voronka {
 
 IndicatorProjection::IndicatorProjection(const FunnelConfig& config)
-    : config_(config) {
+    : config_(config),
+      version_(fmt::format("indicators/{}/{:016x}", kVersion,
+                           ConfigFingerprint(config))) {
   absl::LoadTimeZone(config.timezone(), &tz_);
 }
 

@@ -16,7 +16,7 @@ class IndicatorProjection : public Projection {
   explicit IndicatorProjection(const FunnelConfig& config);
 
   std::string_view name() const override { return "indicators"; }
-  int version() const override { return kVersion; }
+  std::string version() const override { return version_; }
   absl::Status Load(const ProjectionStore&) override {
     return absl::OkStatus();
   }
@@ -24,6 +24,7 @@ class IndicatorProjection : public Projection {
 
  private:
   const FunnelConfig& config_;
+  std::string version_;
   absl::TimeZone tz_;
 };
 

@@ -8,10 +8,13 @@
 #ifndef VORONKA_PROJECTIONS_PROJECTION_H_
 #define VORONKA_PROJECTIONS_PROJECTION_H_
 
+#include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "absl/status/status.h"
 #include "events/event.h"
+#include "events/funnel_config.h"
 #include "projections/store.h"
 
 namespace voronka {
@@ -20,9 +23,11 @@ class Projection {
  public:
   virtual ~Projection() = default;
   virtual std::string_view name() const = 0;
-  // Bumped whenever the logic changes what the store would hold; a store
-  // built by another version must be rebuilt.
-  virtual int version() const = 0;
+  // Identifies the logic and the configuration the store is built with:
+  // "<name>/<logic version>/<configuration fingerprint>". A store built with
+  // another version must be rebuilt (a new stage, probability, threshold or
+  // time zone changes the models just as new code does).
+  virtual std::string version() const = 0;
   // Loads in-memory state from the store; called before the first Apply and
   // again after a failed commit (to drop what the failed batch changed).
   virtual absl::Status Load(const ProjectionStore& store) = 0;
@@ -30,8 +35,16 @@ class Projection {
   virtual absl::Status Apply(const Event& event, Txn& txn) = 0;
   // Writes what Apply() kept in memory during the batch into `txn`; called
   // once per batch, before the commit.
-  virtual absl::Status Flush(Txn& txn) { (void)txn; return absl::OkStatus(); }
+  virtual absl::Status Flush(Txn& txn) {
+    (void)txn;
+    return absl::OkStatus();
+  }
 };
+
+// A stable fingerprint of everything in `config` that projections fold
+// with: departments, funnels and their stages, key-account routing and
+// thresholds, the time zone.
+uint64_t ConfigFingerprint(const FunnelConfig& config);
 
 }  // namespace voronka
 

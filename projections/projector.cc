@@ -10,14 +10,13 @@ namespace voronka {
 absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(
     EventLog& log, ProjectionStore& store, Projection& projection,
     ProjectorOptions options) {
-  VORONKA_ASSIGN_OR_RETURN(int version, store.Version());
+  VORONKA_ASSIGN_OR_RETURN(std::string version, store.Version());
   VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> positions, store.Positions());
-  if (version == 0 && positions.empty()) {
+  if (version.empty() && positions.empty()) {
     VORONKA_RETURN_IF_ERROR(store.SetVersion(projection.version()));
   } else if (version != projection.version()) {
     return absl::FailedPreconditionError(fmt::format(
-        "projection {}: store {} was built by version {}, this is version {}; "
-        "rebuild it",
+        "projection {}: store {} was built by {}, this is {}; rebuild it",
         projection.name(), store.path(), version, projection.version()));
   }
   VORONKA_RETURN_IF_ERROR(projection.Load(store));
@@ -30,14 +29,20 @@ absl::StatusOr<std::unique_ptr<Projector>> Projector::Open(
   auto projector = std::unique_ptr<Projector>(
       new Projector(store, projection, std::move(reader), std::move(options)));
   projector->seen_ = std::move(seen);
+  projector->committed_ = positions;
   return projector;
 }
 
 absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
+  if (!failed_.ok()) {
+    return absl::FailedPreconditionError(
+        fmt::format("projector {} failed earlier ({}); open a new one",
+                    projection_.name(), failed_.message()));
+  }
   VORONKA_ASSIGN_OR_RETURN(std::vector<LogRecord> records,
                            reader_->Next(options_.batch_records, wait));
   const std::vector<int64_t> positions = reader_->positions();
-  if (records.empty()) return 0;
+  if (records.empty() && positions == committed_) return 0;
   Txn txn(store_);
   ProjectorStats delta;
   absl::Status status;
@@ -64,12 +69,13 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
   if (status.ok()) seen_->Flush(txn);
   if (status.ok()) status = store_.Commit(txn.changes(), positions);
   if (!status.ok()) {
-    // Drop in-memory effects of the failed batch; the reader is ahead of
-    // the store now, so the caller must reopen the projector.
-    projection_.Load(store_).IgnoreError();
-    seen_->Load(store_).IgnoreError();
+    // The reader is past the failed batch and the in-memory state holds
+    // part of it: this projector is done. A new one resumes at the store's
+    // positions.
+    failed_ = status;
     return status;
   }
+  committed_ = positions;
   stats_.applied += delta.applied;
   stats_.duplicates += delta.duplicates;
   stats_.conflicts += delta.conflicts;

@@ -55,7 +55,11 @@ class Projector {
       ProjectorOptions options);
 
   // Applies at most one batch, waiting up to `wait` for the first record.
-  // Returns the number of records consumed (0: nothing new).
+  // Returns the number of records consumed (0: nothing new). Records handed
+  // to the dead-letter handler count as consumed: their positions are
+  // committed. After an error the projector refuses further steps
+  // (FailedPrecondition): open a new one, which resumes at the store's
+  // positions.
   absl::StatusOr<size_t> Step(absl::Duration wait);
   // Steps until every partition reaches `end` (the log's end offsets).
   absl::Status CatchUp(const std::vector<int64_t>& end);
@@ -77,6 +81,8 @@ class Projector {
   ProjectorOptions options_;
   ProjectorStats stats_;
   std::unique_ptr<SeenSet> seen_;
+  std::vector<int64_t> committed_;  // Positions of the last commit.
+  absl::Status failed_;             // Set once a batch failed.
 };
 
 // True if `at` (positions per partition) is at or past `end` in every

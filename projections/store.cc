@@ -154,19 +154,16 @@ absl::StatusOr<std::vector<int64_t>> ProjectionStore::Positions() const {
   return DecodePositions(**v);
 }
 
-absl::StatusOr<int> ProjectionStore::Version() const {
+absl::StatusOr<std::string> ProjectionStore::Version() const {
   absl::StatusOr<std::optional<std::string>> v = Get(VersionKey());
   if (!v.ok()) return v.status();
-  if (!v->has_value()) return 0;
-  KeyReader r(**v);
-  return static_cast<int>(r.Int());
+  return v->value_or("");
 }
 
-absl::Status ProjectionStore::SetVersion(int version) {
+absl::Status ProjectionStore::SetVersion(const std::string& version) {
   rocksdb::WriteOptions wo;
   wo.sync = true;
-  return FromRocks(db_->Put(wo, handles_[0], VersionKey(),
-                            Key("").Int(version).str().substr(1)),
+  return FromRocks(db_->Put(wo, handles_[0], VersionKey(), version),
                    "set version");
 }
 

@@ -71,9 +71,9 @@ class ProjectionStore {
 
   // Positions stored by the last Commit (empty for a new store).
   absl::StatusOr<std::vector<int64_t>> Positions() const;
-  // The projection version the store was built by (0 for a new store).
-  absl::StatusOr<int> Version() const;
-  absl::Status SetVersion(int version);
+  // The projection version the store was built by ("" for a new store).
+  absl::StatusOr<std::string> Version() const;
+  absl::Status SetVersion(const std::string& version);
 
   // Applies `changes` (rows merged, entries put or deleted) and sets the
   // positions, atomically.

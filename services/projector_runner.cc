@@ -53,6 +53,20 @@ void ProjectorRunner::SetError(const absl::Status& error) {
 absl::Status ProjectorRunner::Rebuild() {
   VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end, log_.EndOffsets());
   VORONKA_ASSIGN_OR_RETURN(std::string generation, generations_.Create());
+  absl::Status status = FillAndPromote(generation, end);
+  if (!status.ok() || stop_) {
+    // Abandoned: its store is closed by now; nothing may use it.
+    if (absl::Status s = generations_.Discard(generation); !s.ok()) {
+      spdlog::warn("projector {}: {}", status_.name, s.message());
+    }
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  status_.rebuilding = false;
+  return status;
+}
+
+absl::Status ProjectorRunner::FillAndPromote(const std::string& generation,
+                                             const std::vector<int64_t>& end) {
   spdlog::info("projector {}: rebuilding into {} up to {} records",
                status_.name, generation, Sum(end));
   {
@@ -83,8 +97,6 @@ absl::Status ProjectorRunner::Rebuild() {
   VORONKA_RETURN_IF_ERROR(generations_.Promote(generation));
   spdlog::info("projector {}: rebuilt store {} in service", status_.name,
                generation);
-  std::lock_guard<std::mutex> lock(mu_);
-  status_.rebuilding = false;
   return absl::OkStatus();
 }
 
@@ -120,44 +132,52 @@ absl::Status ProjectorRunner::RunProjector(ProjectionStore& store,
   return absl::OkStatus();
 }
 
-void ProjectorRunner::Run() {
-  while (!stop_) {
-    absl::Status error;
-    // Generations swapped out earlier are no longer in use.
-    generations_.RemoveOlder().IgnoreError();
-    absl::StatusOr<std::string> generation = generations_.Current();
-    if (!generation.ok()) error = generation.status();
-    absl::StatusOr<std::unique_ptr<ProjectionStore>> opened =
-        error.ok() ? ProjectionStore::Open({.path = *generation})
-                   : absl::StatusOr<std::unique_ptr<ProjectionStore>>(error);
-    if (opened.ok()) {
-      std::shared_ptr<ProjectionStore> store = std::move(*opened);
-      absl::StatusOr<int> version = store->Version();
-      absl::StatusOr<std::vector<int64_t>> stored = store->Positions();
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        store_ = store;  // Serves queries, even while a rebuild runs.
-        status_.generation = *generation;
-        status_.positions = stored.ok() ? *stored : std::vector<int64_t>();
-      }
-      const bool outdated = version.ok() && stored.ok() && !stored->empty() &&
-                            *version != projection_.version();
-      if (outdated) {
-        spdlog::warn("projector {}: store {} is version {}, logic is {}",
-                     status_.name, *generation, *version,
-                     projection_.version());
-      }
-      if (outdated || rebuild_requested_.exchange(false)) {
-        error = Rebuild();
-        if (error.ok()) continue;  // Open the new generation.
-      } else {
-        error = RunProjector(*store, *generation);
-        if (error.ok()) continue;  // Swap or rebuild requested.
-      }
-    } else {
-      error = opened.status();
+absl::Status ProjectorRunner::RunOnce(std::shared_ptr<ProjectionStore>& store,
+                                      std::string& open_generation) {
+  VORONKA_ASSIGN_OR_RETURN(std::string generation, generations_.Current());
+  if (store == nullptr || generation != open_generation) {
+    // A new generation (first start, or a rebuild promoted): open it while
+    // the old store keeps answering, then swap.
+    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> opened,
+                             ProjectionStore::Open({.path = generation}));
+    store = std::move(opened);
+    open_generation = generation;
+    VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> stored, store->Positions());
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      store_ = store;
+      status_.generation = generation;
+      status_.positions = stored;
+      status_.stats = ProjectorStats();
     }
-    if (stop_) break;
+    // Readers may still hold the store swapped out just now: keep it.
+    if (absl::Status s = generations_.RemoveOlder(/*keep=*/1); !s.ok()) {
+      spdlog::warn("projector {}: {}", status_.name, s.message());
+    }
+  }
+  VORONKA_ASSIGN_OR_RETURN(std::string version, store->Version());
+  const bool outdated = !version.empty() && version != projection_.version();
+  if (outdated) {
+    spdlog::warn("projector {}: store {} was built by {}, this is {}",
+                 status_.name, generation, version, projection_.version());
+  }
+  const bool requested = rebuild_requested_.exchange(false);
+  if (outdated || requested) {
+    absl::Status rebuilt = Rebuild();
+    if (!rebuilt.ok() && requested) rebuild_requested_ = true;  // Again.
+    return rebuilt;  // OK: the next round opens the new generation.
+  }
+  return RunProjector(*store, generation);
+}
+
+void ProjectorRunner::Run() {
+  // The open generation is reused across retries: RocksDB refuses a second
+  // open of the same directory in one process.
+  std::shared_ptr<ProjectionStore> store;
+  std::string open_generation;
+  while (!stop_) {
+    absl::Status error = RunOnce(store, open_generation);
+    if (error.ok() || stop_) continue;
     SetError(error);
     for (int i = 0; i < 10 && !stop_; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

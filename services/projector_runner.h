@@ -60,9 +60,17 @@ class ProjectorRunner {
 
  private:
   void Run();
+  // Opens the generation in service if it is not `open_generation` yet,
+  // then rebuilds (outdated store or request) or projects until something
+  // changes. OK means "go round again".
+  absl::Status RunOnce(std::shared_ptr<ProjectionStore>& store,
+                       std::string& open_generation);
   // Fills a new generation from position 0 up to the log's current end and
-  // promotes it. Returns early (OK) if stopped.
+  // promotes it; an abandoned one (error, Stop) is discarded. The store in
+  // service keeps answering queries meanwhile, but does not advance.
   absl::Status Rebuild();
+  absl::Status FillAndPromote(const std::string& generation,
+                              const std::vector<int64_t>& end);
   // Projects into `store` until stopped, a rebuild is requested or another
   // generation is promoted (OK), or an error.
   absl::Status RunProjector(ProjectionStore& store,

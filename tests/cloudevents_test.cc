@@ -305,6 +305,13 @@ TEST_F(CloudEventsErrorTest, FunnelMustExist) {
   ExpectError(j, "event.data.funnel", "\"upsell\" is not a funnel");
 }
 
+TEST_F(CloudEventsErrorTest, AmountHasAnUpperBound) {
+  Json j = ValidProposal();
+  j["data"]["amount_minor"] = int64_t{100'000'000'000'001};
+  ExpectError(j, "event.data.amount_minor",
+              "must be <= 100000000000000 (10^14), got 100000000000001");
+}
+
 TEST_F(CloudEventsErrorTest, AmountMustBeAnInteger) {
   Json j = ValidProposal();
   j["data"]["amount_minor"] = 12.5;

@@ -166,6 +166,22 @@ TEST_F(DealFoldTest, ClaimByADepartedManagerIsIgnoredUntilRejoined) {
   EXPECT_EQ(t.owner->value(), "ann");
 }
 
+TEST_F(DealFoldTest, ClaimsOnAClosedDealKeepTheOwnerOfRecord) {
+  DealState s = Fold({
+      f_.Stage("2026-11-02T09:00:00Z", "d1", "shipment", "amy",
+               "account_management"),
+      f_.Stage("2026-11-03T09:00:00Z", "d1", "customer", "amy",
+               "account_management"),
+      f_.Claim("2026-11-04T09:00:00Z", "d1", "zed", "account_management"),
+      f_.Reassign("2026-11-05T09:00:00Z", "d1", "yan", "account_management"),
+  });
+  EXPECT_EQ(s.outcome, StageOutcome::kWon);
+  ASSERT_TRUE(s.owner.has_value());
+  EXPECT_EQ(s.owner->value(), "amy");
+  EXPECT_TRUE(s.claims.empty());
+  EXPECT_EQ(s.last_activity, T("2026-11-05T09:00:00Z"));
+}
+
 TEST_F(DealFoldTest, ReassignmentLeavesTheQueueWithoutAClaimWait) {
   DealState s = Fold({
       f_.Stage("2026-11-02T09:00:00Z", "d1", "new"),

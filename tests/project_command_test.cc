@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "events/embedded_log.h"
 #include "events/kafka_log.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -150,6 +151,22 @@ TEST_F(ProjectCommandTest, RebuildIsSwappedIntoARunningProjector) {
               DumpOfCurrent(fresh, data + "/indicators"));
 }
 
+// Waits until `runner` serves `generation`, caught up with `records`.
+void WaitServing(ProjectorRunner& runner, const std::string& generation,
+                 int64_t records) {
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    ProjectorStatus s = runner.status();
+    int64_t at = 0;
+    for (int64_t x : s.positions) at += x;
+    if (!s.rebuilding && at == records && s.generation == generation) return;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  FAIL() << "runner did not serve " << generation << " at " << records
+         << "; it is at " << runner.status().generation << ", error "
+         << runner.status().last_error;
+}
+
 // A store written by another version of the logic is rebuilt, not reused.
 TEST_F(ProjectCommandTest, StoreOfAnotherVersionIsRebuiltByItself) {
   const std::string dir = dir_.Sub("indicators");
@@ -158,7 +175,7 @@ TEST_F(ProjectCommandTest, StoreOfAnotherVersionIsRebuiltByItself) {
     ASSERT_TRUE(gen.ok());
     auto old = ProjectionStore::Open({.path = *gen});
     ASSERT_TRUE(old.ok());
-    ASSERT_TRUE((*old)->SetVersion(IndicatorProjection::kVersion + 41).ok());
+    ASSERT_TRUE((*old)->SetVersion("indicators/0/older-logic").ok());
     Changes junk;
     junk.entries["junk"] = "from the old logic";
     ASSERT_TRUE((*old)->Commit(junk, {0, 0, 0, 0}).ok());
@@ -167,22 +184,64 @@ TEST_F(ProjectCommandTest, StoreOfAnotherVersionIsRebuiltByItself) {
   IndicatorProjection projection(FunnelConfig::Default());
   {
     ProjectorRunner runner(*log_, projection, dir);
-    const absl::Time deadline = absl::Now() + absl::Seconds(60);
-    while (absl::Now() < deadline) {
-      ProjectorStatus s = runner.status();
-      int64_t at = 0;
-      for (int64_t x : s.positions) at += x;
-      if (!s.rebuilding && at == 2000 && s.generation == dir + "/gen-000002") {
-        break;
-      }
-      absl::SleepFor(absl::Milliseconds(20));
-    }
-    ASSERT_EQ(runner.status().generation, dir + "/gen-000002");
+    WaitServing(runner, dir + "/gen-000002", 2000);
   }
   auto store = ProjectionStore::Open({.path = dir + "/gen-000002"});
   ASSERT_TRUE(store.ok());
-  EXPECT_EQ(*(*store)->Version(), IndicatorProjection::kVersion);
+  EXPECT_EQ(*(*store)->Version(), projection.version());
   EXPECT_FALSE((*(*store)->Get("junk")).has_value());
+}
+
+// A new configuration (here: another time zone for the indicator days)
+// changes what the store would hold, so the store is rebuilt under it.
+TEST_F(ProjectCommandTest, ConfigurationChangeRebuildsTheStore) {
+  const std::string dir = dir_.Sub("indicators");
+  ASSERT_TRUE(log_->Append(Stream(10, 1500)).ok());
+  {
+    IndicatorProjection projection(FunnelConfig::Default());
+    ProjectorRunner runner(*log_, projection, dir);
+    WaitServing(runner, dir + "/gen-000001", 1500);
+  }
+  std::string yaml(FunnelConfig::DefaultYaml());
+  const size_t tz = yaml.find("timezone: UTC");
+  ASSERT_NE(tz, std::string::npos);
+  yaml.replace(tz, 13, "timezone: Asia/Vladivostok");
+  auto moved = FunnelConfig::Parse(yaml, "moved.yaml");
+  ASSERT_TRUE(moved.ok()) << moved.status();
+  IndicatorProjection projection(*moved);
+  EXPECT_NE(projection.version(),
+            IndicatorProjection(FunnelConfig::Default()).version());
+  ProjectorRunner runner(*log_, projection, dir);
+  WaitServing(runner, dir + "/gen-000002", 1500);
+}
+
+// A projector that meets an undecodable record reports it and retries from
+// its last commit; it neither skips the record nor wedges on its own store.
+TEST_F(ProjectCommandTest, RunnerReportsACorruptRecordAndKeepsTrying) {
+  testing::TempDir dir;
+  auto embedded = EmbeddedLog::Open({.path = dir.Sub("log")});
+  ASSERT_TRUE(embedded.ok());
+  ASSERT_TRUE((*embedded)->Append(Stream(11, 100)).ok());
+  ASSERT_TRUE((*embedded)->AppendRaw({{std::string("\x01junk")}}).ok());
+  IndicatorProjection projection(FunnelConfig::Default());
+  ProjectorRunner runner(**embedded, projection, dir.Sub("indicators"));
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  ProjectorStatus s;
+  while (absl::Now() < deadline) {
+    s = runner.status();
+    if (!s.last_error.ok()) break;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_EQ(s.last_error.code(), absl::StatusCode::kDataLoss) << s.last_error;
+  EXPECT_THAT(std::string(s.last_error.message()),
+              ::testing::HasSubstr("offset 100"));
+  // A second round fails the same way (not with a store lock error).
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_EQ(runner.status().last_error.code(), absl::StatusCode::kDataLoss)
+      << runner.status().last_error;
+  int64_t at = 0;
+  for (int64_t x : runner.status().positions) at += x;
+  EXPECT_EQ(at, 100);
 }
 
 }  // namespace
