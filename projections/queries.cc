@@ -1,6 +1,7 @@
 #include "projections/queries.h"
 
 #include <algorithm>
+#include <thread>
 #include <tuple>
 
 #include "absl/container/flat_hash_set.h"
@@ -149,6 +150,9 @@ absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
   for (size_t i = 0; i < ranges.size(); ++i) periods[i].range = ranges[i];
   if (ranges.empty()) return periods;
 
+  // Summed in small flat vectors (a row has a handful of fields), turned
+  // into Counters once: cheaper than a map insert per field and row.
+  std::vector<std::vector<std::pair<std::string, int64_t>>> sums(ranges.size());
   const std::string prefix = Key("i").Str(scope).Str(id).str();
   VORONKA_RETURN_IF_ERROR(store.ScanRows(
       prefix, Key("i").Str(scope).Str(id).Int(from_day).str(),
@@ -156,9 +160,25 @@ absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
         const int64_t day = KeyReader(key.substr(prefix.size())).Int();
         if (day > to_day) return false;
         const int p = PeriodOf(ranges, day);
-        if (p >= 0) periods[p].totals.counters.AddAll(row);
+        if (p < 0) return true;
+        auto& sum = sums[p];
+        for (const auto& [name, value] : row.fields()) {
+          auto it = std::find_if(sum.begin(), sum.end(), [&](const auto& f) {
+            return f.first == name;
+          });
+          if (it == sum.end()) {
+            sum.emplace_back(name, value);
+          } else {
+            it->second += value;
+          }
+        }
         return true;
       }));
+  for (size_t i = 0; i < sums.size(); ++i) {
+    for (const auto& [name, value] : sums[i]) {
+      periods[i].totals.counters.Add(name, value);
+    }
+  }
 
   std::vector<absl::flat_hash_set<std::string>> orgs(ranges.size());
   const std::string org_prefix = Key("o").Str(scope).Str(id).str();
@@ -189,6 +209,38 @@ absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
         static_cast<int64_t>(orgs[i].size());
   }
   return periods;
+}
+
+absl::StatusOr<std::vector<IndicatorTotals>> QueryIndicatorsOfMany(
+    const ProjectionStore& store, std::string_view scope,
+    std::span<const std::string> ids, int64_t from_day, int64_t to_day,
+    int threads) {
+  std::vector<IndicatorTotals> out(ids.size());
+  std::vector<absl::Status> errors(ids.size());
+  auto run = [&](size_t begin, size_t end) {
+    for (size_t i = begin; i < end; ++i) {
+      absl::StatusOr<IndicatorTotals> t =
+          QueryIndicators(store, scope, ids[i], from_day, to_day);
+      if (t.ok()) {
+        out[i] = std::move(*t);
+      } else {
+        errors[i] = t.status();
+      }
+    }
+  };
+  const size_t n = std::max<size_t>(
+      1, std::min<size_t>(static_cast<size_t>(std::max(threads, 1)),
+                          ids.size() / 8));
+  std::vector<std::thread> workers;
+  const size_t chunk = (ids.size() + n - 1) / n;
+  for (size_t t = 1; t < n; ++t) {
+    workers.emplace_back(run, std::min(ids.size(), t * chunk),
+                         std::min(ids.size(), (t + 1) * chunk));
+  }
+  run(0, std::min(ids.size(), chunk));
+  for (std::thread& w : workers) w.join();
+  for (const absl::Status& e : errors) VORONKA_RETURN_IF_ERROR(e);
+  return out;
 }
 
 absl::StatusOr<std::vector<std::string>> DepartmentManagers(

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -96,6 +97,14 @@ struct IndicatorPeriod {
 absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
     const ProjectionStore& store, std::string_view scope, std::string_view id,
     int64_t from_day, int64_t to_day, Rollup rollup);
+
+// QueryIndicators for each of `ids` (one scope, one range), in the order of
+// `ids`, spread over up to `threads` threads (each id is two short scans;
+// a department's manager list is many of them).
+absl::StatusOr<std::vector<IndicatorTotals>> QueryIndicatorsOfMany(
+    const ProjectionStore& store, std::string_view scope,
+    std::span<const std::string> ids, int64_t from_day, int64_t to_day,
+    int threads);
 
 // Managers credited in `department` (entries md/), in name order.
 absl::StatusOr<std::vector<std::string>> DepartmentManagers(
