@@ -405,6 +405,9 @@ TEST_F(QueryApiRoutesTest, ConversionPerEntryCohort) {
   EXPECT_EQ(stages[0]["to_won"], 0);
   EXPECT_EQ(stages[0]["to_next_rate"], 5.0 / 7);
   EXPECT_EQ(stages[0]["to_won_rate"], 0.0);
+  // To `active` (reached when skipped): d1 1 d, d2 2 d, d3 3 h, d4 and d6
+  // at once: 270000 s / 5.
+  EXPECT_EQ(stages[0]["avg_time_to_next_s"], 54000);
   EXPECT_EQ(stages[3]["entered"], 0);
   EXPECT_EQ(stages[3]["to_next_rate"], nullptr);
   EXPECT_EQ(stages[3]["avg_time_to_next_s"], nullptr);
