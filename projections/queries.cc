@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "absl/time/civil_time.h"
 #include "events/status.h"
+#include "projections/funnel_projection.h"
 #include "projections/keys.h"
 
 namespace voronka {
@@ -299,17 +300,32 @@ absl::StatusOr<std::vector<StageWorkload>> QueryStageWorkloads(
   return out;
 }
 
+namespace {
+
+// Fills department and owner of `d` from its stored state.
+absl::Status ReadOwnership(const ProjectionStore& store, OverdueDeal& d) {
+  VORONKA_ASSIGN_OR_RETURN(std::optional<DealState> state,
+                           ReadDeal(store, DealId(d.deal)));
+  if (state) {
+    d.department = state->stage_department.value();
+    d.owner = state->owner ? state->owner->value() : "";
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::StatusOr<std::vector<OverdueDeal>> QueryOverdue(
     const ProjectionStore& store, const FunnelConfig& config, Overdue kind,
-    std::string_view funnel, std::string_view stage, Timestamp now,
-    size_t offset, size_t limit, size_t* total) {
+    const OverdueFilter& filter, Timestamp now, size_t offset, size_t limit,
+    size_t* total) {
   std::vector<OverdueDeal> all;
   const char* table = kind == Overdue::kStale ? "st" : "id";
   for (const Funnel& fn : config.funnels()) {
     const std::string& f = fn.name.value();
-    if (!funnel.empty() && funnel != f) continue;
+    if (!filter.funnel.empty() && filter.funnel != f) continue;
     for (const Stage& s : fn.stages) {
-      if (!stage.empty() && stage != s.name.value()) continue;
+      if (!filter.stage.empty() && filter.stage != s.name.value()) continue;
       const absl::Duration max = kind == Overdue::kStale ? s.sla : s.idle_limit;
       if (max == absl::InfiniteDuration()) continue;
       // Over the limit: now - since > max, i.e. since < now - max.
@@ -320,8 +336,11 @@ absl::StatusOr<std::vector<OverdueDeal>> QueryOverdue(
             KeyReader r(key.substr(prefix.size()));
             const int64_t since = r.Int();
             if (since >= before) return false;
-            all.push_back({std::string(r.Str()), f, s.name.value(),
-                           Timestamp::FromUnixMicros(since), max});
+            all.push_back({.deal = std::string(r.Str()),
+                           .funnel = f,
+                           .stage = s.name.value(),
+                           .since = Timestamp::FromUnixMicros(since),
+                           .limit = max});
             return true;
           }));
     }
@@ -331,10 +350,26 @@ absl::StatusOr<std::vector<OverdueDeal>> QueryOverdue(
               return std::tie(a.since, a.funnel, a.stage, a.deal) <
                      std::tie(b.since, b.funnel, b.stage, b.deal);
             });
+  const bool by_owner = filter.has_owner || !filter.owner.empty();
+  if (!filter.department.empty() || by_owner) {
+    std::vector<OverdueDeal> kept;
+    for (OverdueDeal& d : all) {
+      VORONKA_RETURN_IF_ERROR(ReadOwnership(store, d));
+      if (!filter.department.empty() && d.department != filter.department) {
+        continue;
+      }
+      if (by_owner && d.owner != filter.owner) continue;
+      kept.push_back(std::move(d));
+    }
+    all = std::move(kept);
+  }
   if (total != nullptr) *total = all.size();
   std::vector<OverdueDeal> page;
   for (size_t i = offset; i < all.size() && page.size() < limit; ++i) {
     page.push_back(std::move(all[i]));
+    if (filter.department.empty() && !by_owner) {
+      VORONKA_RETURN_IF_ERROR(ReadOwnership(store, page.back()));
+    }
   }
   return page;
 }

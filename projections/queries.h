@@ -137,14 +137,23 @@ struct OverdueDeal {
   std::string deal, funnel, stage;
   Timestamp since;       // Entered the stage (stale) / last activity (idle).
   absl::Duration limit;  // The stage's SLA / idle limit.
+  // From the deal's state, read for the page only (and for every candidate
+  // when the filter names a department or owner).
+  std::string department;  // The stage department working it.
+  std::string owner;       // "" = unowned.
+};
+// Which overdue deals: "" = any; has_owner with owner "" = unowned only.
+struct OverdueFilter {
+  std::string funnel, stage, department, owner;
+  bool has_owner = false;
 };
 // Open deals over their stage's SLA (kStale) or idle limit (kIdle) at `now`,
-// oldest `since` first (ties by funnel, stage, deal), in the funnel (and
-// stage) given ("" = all); `offset`/`limit` page; `total` gets the count.
+// oldest `since` first (ties by funnel, stage, deal), matching `filter`;
+// `offset`/`limit` page; `total` gets the count.
 absl::StatusOr<std::vector<OverdueDeal>> QueryOverdue(
     const ProjectionStore& store, const FunnelConfig& config, Overdue kind,
-    std::string_view funnel, std::string_view stage, Timestamp now,
-    size_t offset, size_t limit, size_t* total);
+    const OverdueFilter& filter, Timestamp now, size_t offset, size_t limit,
+    size_t* total);
 
 // ---- Geometry, conversion, forecast --------------------------------------
 

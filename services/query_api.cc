@@ -431,8 +431,18 @@ absl::StatusOr<json> Api::Stages(const HttpRequest& r,
 absl::StatusOr<json> Api::Overdue(const HttpRequest& r,
                                   const ProjectionStore& s,
                                   voronka::Overdue kind) const {
-  VORONKA_ASSIGN_OR_RETURN(std::string funnel, FunnelParam(r));
-  std::string stage(r.Query("stage").value_or(""));
+  OverdueFilter filter;
+  VORONKA_ASSIGN_OR_RETURN(filter.funnel, FunnelParam(r));
+  const std::string& funnel = filter.funnel;
+  filter.stage = std::string(r.Query("stage").value_or(""));
+  const std::string& stage = filter.stage;
+  VORONKA_ASSIGN_OR_RETURN(
+      filter.department, DepartmentParam(r, r.Query("department").value_or(""),
+                                         absl::StatusCode::kInvalidArgument));
+  if (auto owner = r.Query("owner")) {
+    filter.owner = std::string(*owner);
+    filter.has_owner = true;  // owner= (empty): unowned deals only.
+  }
   if (!stage.empty()) {
     std::vector<std::string> valid;
     bool found = false;
@@ -454,7 +464,7 @@ absl::StatusOr<json> Api::Overdue(const HttpRequest& r,
   VORONKA_ASSIGN_OR_RETURN(Page page, ParsePage(r));
   size_t total = 0;
   VORONKA_ASSIGN_OR_RETURN(std::vector<OverdueDeal> deals,
-                           QueryOverdue(s, *o_.config, kind, funnel, stage, now,
+                           QueryOverdue(s, *o_.config, kind, filter, now,
                                         page.offset, page.limit, &total));
   const bool stale = kind == voronka::Overdue::kStale;
   json list = json::array();
@@ -463,6 +473,8 @@ absl::StatusOr<json> Api::Overdue(const HttpRequest& r,
         {{"deal", d.deal},
          {"funnel", d.funnel},
          {"stage", d.stage},
+         {"department", OrNull(d.department)},
+         {"owner", OrNull(d.owner)},
          {stale ? "entered" : "last_activity", FormatRfc3339(d.since)},
          {stale ? "age_s" : "idle_s", Seconds(now - d.since)},
          {stale ? "sla_s" : "idle_limit_s", Seconds(d.limit)}});
@@ -839,17 +851,11 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
       fmt::format("http://{}:{}", address.first, server->http_.port());
   if (flags.insecure_dev) {
     out << "\n"
-           "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-           "\n"
-           "!! WARNING: --insecure-dev: the query API has NO AUTHENTICATION. "
-           "!!\n"
+           "!! WARNING: --insecure-dev: the query API has NO AUTHENTICATION.\n"
            "!! Anyone who can reach "
         << url
         << " reads every read model.\n"
-           "!! Development machines only; use --tokens FILE anywhere else.  "
-           "!!\n"
-           "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!"
-           "\n\n";
+           "!! Development machines only; use --tokens FILE anywhere else.\n\n";
   }
   out << "listening on " << url << "\n";
   out << fmt::format(

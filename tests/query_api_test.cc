@@ -339,6 +339,8 @@ TEST_F(QueryApiRoutesTest, StaleAndIdleDealsGivenNowOldestFirst) {
                    {{{"deal", "d7"},
                      {"funnel", "acquisition"},
                      {"stage", "new"},
+                     {"department", "lead_generation"},
+                     {"owner", "ann"},
                      {"entered", "2026-11-02T08:00:00Z"},
                      {"age_s", 705600},
                      {"sla_s", 259200}}}}}));
@@ -349,12 +351,16 @@ TEST_F(QueryApiRoutesTest, StaleAndIdleDealsGivenNowOldestFirst) {
   EXPECT_EQ(idle["deals"], json({{{"deal", "d7"},
                                   {"funnel", "acquisition"},
                                   {"stage", "new"},
+                                  {"department", "lead_generation"},
+                                  {"owner", "ann"},
                                   {"last_activity", "2026-11-02T08:00:00Z"},
                                   {"idle_s", 705600},
                                   {"idle_limit_s", 172800}},
                                  {{"deal", "d1"},
                                   {"funnel", "acquisition"},
                                   {"stage", "development"},
+                                  {"department", "sales"},
+                                  {"owner", "bob"},
                                   {"last_activity", "2026-11-03T11:00:00Z"},
                                   {"idle_s", 608400},
                                   {"idle_limit_s", 604800}}}));
@@ -371,6 +377,20 @@ TEST_F(QueryApiRoutesTest, StaleAndIdleDealsGivenNowOldestFirst) {
   EXPECT_EQ(p3["next_offset"], nullptr);
   ASSERT_EQ(p3["deals"].size(), 1u);
   EXPECT_EQ(p3["deals"][0]["deal"], "d6");
+  // Filtered by department and owner (from each deal's state): bob's are
+  // d1 and d6; the unowned ones d3 and d4.
+  json bob =
+      Ok("/v1/stale?now=2026-12-10T12:00:00Z&department=sales&owner=bob");
+  EXPECT_EQ(bob["total"], 2);
+  EXPECT_EQ(bob["deals"][0]["deal"], "d1");
+  EXPECT_EQ(bob["deals"][1]["deal"], "d6");
+  json unowned = Ok("/v1/stale?now=2026-12-10T12:00:00Z&owner=");
+  EXPECT_EQ(unowned["total"], 2);
+  EXPECT_EQ(unowned["deals"][0]["deal"], "d3");
+  EXPECT_EQ(unowned["deals"][0]["owner"], nullptr);
+  EXPECT_EQ(unowned["deals"][1]["deal"], "d4");
+  json lg = Ok("/v1/stale?now=2026-12-10T12:00:00Z&department=lead_generation");
+  EXPECT_EQ(lg["total"], 1);  // d7, still in `new`.
   // The default `now` is the server's clock (11-10 12:00 here).
   EXPECT_EQ(Ok("/v1/stale")["total"], 1);
 }
