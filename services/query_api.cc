@@ -844,6 +844,8 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
     server->tokens_ = std::make_unique<TokenStore>(std::move(tokens));
   }
   options.tokens = server->tokens_.get();
+  const bool serves_indicators = static_cast<bool>(options.indicators);
+  const bool serves_funnel = static_cast<bool>(options.funnel);
   VORONKA_RETURN_IF_ERROR(RegisterQueryApi(server->http_, std::move(options)));
   VORONKA_RETURN_IF_ERROR(
       server->http_.Start({.address = address.first, .port = address.second}));
@@ -858,11 +860,12 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
            "!! Development machines only; use --tokens FILE anywhere else.\n\n";
   }
   out << "listening on " << url << "\n";
-  out << fmt::format(
-             "  query API: {0}/healthz, {0}/v1/stages, "
-             "{0}/v1/indicators?scope=total&group=week (docs/api.md)\n",
-             url)
-      << std::flush;
+  std::string try_these = fmt::format("{}/healthz", url);
+  if (serves_funnel) try_these += fmt::format(", {}/v1/stages", url);
+  if (serves_indicators) {
+    try_these += fmt::format(", {}/v1/indicators?scope=total&group=week", url);
+  }
+  out << "  query API (docs/api.md): " << try_these << "\n" << std::flush;
   return server;
 }
 
