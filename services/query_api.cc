@@ -170,6 +170,9 @@ class Api : public std::enable_shared_from_this<Api> {
                                voronka::Overdue kind) const;
   absl::StatusOr<json> Geometry(const HttpRequest& r, const ProjectionStore& s,
                                 bool conversion) const;
+  // Geometry or conversion of one funnel's stages over `range`.
+  absl::StatusOr<json> GeometryStages(const ProjectionStore& s, const Funnel& f,
+                                      DayRange range, bool conversion) const;
   absl::StatusOr<json> Forecast(const HttpRequest& r,
                                 const ProjectionStore& s) const;
   absl::StatusOr<json> Queues(const HttpRequest& r,
@@ -485,49 +488,71 @@ absl::StatusOr<json> Api::Overdue(const HttpRequest& r,
   return out;
 }
 
+absl::StatusOr<json> Api::GeometryStages(const ProjectionStore& s,
+                                         const Funnel& f, DayRange range,
+                                         bool conversion) const {
+  json stages = json::array();
+  if (!conversion) {
+    VORONKA_ASSIGN_OR_RETURN(auto reached,
+                             QueryGeometry(s, f, range.from_day, range.to_day));
+    for (const auto& [stage, n] : reached) {
+      stages.push_back({{"stage", stage}, {"reached", n}});
+    }
+    return stages;
+  }
+  VORONKA_ASSIGN_OR_RETURN(std::vector<StageConversion> rows,
+                           QueryConversion(s, f, range.from_day, range.to_day));
+  for (const StageConversion& c : rows) {
+    const int64_t entered = c.counters.Get("entered");
+    const int64_t to_next = c.counters.Get("to_next");
+    const int64_t to_won = c.counters.Get("to_won");
+    const int64_t moved_on = c.counters.Get("moved_on");
+    auto rate = [&](int64_t n) {
+      return entered == 0 ? json() : json(static_cast<double>(n) / entered);
+    };
+    stages.push_back(
+        {{"stage", c.stage},
+         {"entered", entered},
+         {"to_next", to_next},
+         {"to_won", to_won},
+         {"to_next_rate", rate(to_next)},
+         {"to_won_rate", rate(to_won)},
+         {"avg_time_to_next_s",
+          moved_on == 0 ? json()
+                        : json(c.counters.Get("next_wait_s") / moved_on)}});
+  }
+  return stages;
+}
+
 absl::StatusOr<json> Api::Geometry(const HttpRequest& r,
                                    const ProjectionStore& s,
                                    bool conversion) const {
   VORONKA_ASSIGN_OR_RETURN(std::string funnel, FunnelParam(r));
-  VORONKA_ASSIGN_OR_RETURN(DayRange range, Range(r, Rollup::kNone));
+  VORONKA_ASSIGN_OR_RETURN(Rollup rollup, Group(r));
+  VORONKA_ASSIGN_OR_RETURN(DayRange range, Range(r, rollup));
   json funnels = json::array();
   for (const Funnel& f : o_.config->funnels()) {
     if (!funnel.empty() && f.name.value() != funnel) continue;
-    json stages = json::array();
-    if (!conversion) {
-      VORONKA_ASSIGN_OR_RETURN(
-          auto reached, QueryGeometry(s, f, range.from_day, range.to_day));
-      for (const auto& [stage, n] : reached) {
-        stages.push_back({{"stage", stage}, {"reached", n}});
+    VORONKA_ASSIGN_OR_RETURN(json stages,
+                             GeometryStages(s, f, range, conversion));
+    json entry{{"funnel", f.name.value()}, {"stages", std::move(stages)}};
+    if (rollup != Rollup::kNone) {
+      json periods = json::array();
+      for (const DayRange& p :
+           SplitRange(range.from_day, range.to_day, rollup)) {
+        VORONKA_ASSIGN_OR_RETURN(json period,
+                                 GeometryStages(s, f, p, conversion));
+        periods.push_back({{"from", DayString(p.from_day)},
+                           {"to", DayString(p.to_day)},
+                           {"stages", std::move(period)}});
       }
-    } else {
-      VORONKA_ASSIGN_OR_RETURN(
-          std::vector<StageConversion> rows,
-          QueryConversion(s, f, range.from_day, range.to_day));
-      for (const StageConversion& c : rows) {
-        const int64_t entered = c.counters.Get("entered");
-        const int64_t to_next = c.counters.Get("to_next");
-        const int64_t to_won = c.counters.Get("to_won");
-        const int64_t moved_on = c.counters.Get("moved_on");
-        auto rate = [&](int64_t n) {
-          return entered == 0 ? json() : json(static_cast<double>(n) / entered);
-        };
-        stages.push_back(
-            {{"stage", c.stage},
-             {"entered", entered},
-             {"to_next", to_next},
-             {"to_won", to_won},
-             {"to_next_rate", rate(to_next)},
-             {"to_won_rate", rate(to_won)},
-             {"avg_time_to_next_s",
-              moved_on == 0 ? json()
-                            : json(c.counters.Get("next_wait_s") / moved_on)}});
-      }
+      entry["periods"] = std::move(periods);
     }
-    funnels.push_back({{"funnel", f.name.value()}, {"stages", stages}});
+    funnels.push_back(std::move(entry));
   }
   return json{{"from", DayString(range.from_day)},
               {"to", DayString(range.to_day)},
+              {"group", r.Query("group").value_or("none")},
               {"funnels", std::move(funnels)}};
 }
 

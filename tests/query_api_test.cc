@@ -401,6 +401,7 @@ TEST_F(QueryApiRoutesTest, GeometryCountsSkippedStagesAsPassed) {
   // lost stage passes nothing.
   EXPECT_EQ(r, json({{"from", "2026-11-01"},
                      {"to", "2026-11-30"},
+                     {"group", "none"},
                      {"funnels",
                       {{{"funnel", "acquisition"},
                         {"stages",
@@ -412,6 +413,20 @@ TEST_F(QueryApiRoutesTest, GeometryCountsSkippedStagesAsPassed) {
                           {{"stage", "worked_out"}, {"reached", 1}}}}}}}}));
   json all = Ok("/v1/geometry?from=2026-11-01&to=2026-11-30");
   EXPECT_EQ(all["funnels"].size(), 3u);
+  // Per ISO week: d1, d2, d5, d7 reached `new` in the week of 11-02, d3,
+  // d4, d6 in that week too (11-05, 11-06); nothing in the next.
+  json weekly =
+      Ok("/v1/geometry?funnel=acquisition&from=2026-11-02&to=2026-11-15&"
+         "group=week");
+  const json& periods = weekly["funnels"][0]["periods"];
+  ASSERT_EQ(periods.size(), 2u);
+  EXPECT_EQ(periods[0]["from"], "2026-11-02");
+  EXPECT_EQ(periods[0]["to"], "2026-11-08");
+  EXPECT_EQ(periods[0]["stages"][0], json({{"stage", "new"}, {"reached", 7}}));
+  EXPECT_EQ(periods[1]["stages"][0], json({{"stage", "new"}, {"reached", 0}}));
+  // d5's loss on 11-10 is in the second week.
+  EXPECT_EQ(periods[1]["stages"][5],
+            json({{"stage", "worked_out"}, {"reached", 1}}));
 }
 
 TEST_F(QueryApiRoutesTest, ConversionPerEntryCohort) {
@@ -428,6 +443,17 @@ TEST_F(QueryApiRoutesTest, ConversionPerEntryCohort) {
   // To `active` (reached when skipped): d1 1 d, d2 2 d, d3 3 h, d4 and d6
   // at once: 270000 s / 5.
   EXPECT_EQ(stages[0]["avg_time_to_next_s"], 54000);
+  // Cohorts per day: the 11-02 cohort of `new` is d1, d2, d5, d7; d1 and
+  // d2 moved on (to `active`, by skipping it).
+  json daily =
+      Ok("/v1/conversion?funnel=acquisition&from=2026-11-02&to=2026-11-03&"
+         "group=day");
+  const json& day1 = daily["funnels"][0]["periods"][0];
+  EXPECT_EQ(day1["from"], "2026-11-02");
+  EXPECT_EQ(day1["stages"][0]["entered"], 4);
+  EXPECT_EQ(day1["stages"][0]["to_next"], 2);
+  EXPECT_EQ(day1["stages"][0]["to_next_rate"], 0.5);
+  EXPECT_EQ(day1["stages"][0]["avg_time_to_next_s"], (86400 + 172800) / 2);
   EXPECT_EQ(stages[3]["entered"], 0);
   EXPECT_EQ(stages[3]["to_next_rate"], nullptr);
   EXPECT_EQ(stages[3]["avg_time_to_next_s"], nullptr);
