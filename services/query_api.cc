@@ -621,22 +621,39 @@ absl::StatusOr<json> Api::Claims(const HttpRequest& r,
       std::string department,
       DepartmentParam(r, r.Query("department").value_or(""),
                       absl::StatusCode::kInvalidArgument));
-  VORONKA_ASSIGN_OR_RETURN(DayRange range, Range(r, Rollup::kNone));
+  VORONKA_ASSIGN_OR_RETURN(Rollup rollup, Group(r));
+  VORONKA_ASSIGN_OR_RETURN(DayRange range, Range(r, rollup));
   std::vector<std::string> departments =
       department.empty() ? Departments() : std::vector{department};
+  auto stats = [&](const std::string& d, DayRange p) -> absl::StatusOr<json> {
+    VORONKA_ASSIGN_OR_RETURN(WaitStats w,
+                             QueryClaimWaits(s, d, p.from_day, p.to_day));
+    return json{{"claims", w.count},
+                {"mean_s", SecondsF(w.mean)},
+                {"p50_s", SecondsF(w.p50)},
+                {"p90_s", SecondsF(w.p90)},
+                {"max_s", SecondsF(w.max)}};
+  };
   json list = json::array();
   for (const std::string& d : departments) {
-    VORONKA_ASSIGN_OR_RETURN(
-        WaitStats w, QueryClaimWaits(s, d, range.from_day, range.to_day));
-    list.push_back({{"department", d},
-                    {"claims", w.count},
-                    {"mean_s", SecondsF(w.mean)},
-                    {"p50_s", SecondsF(w.p50)},
-                    {"p90_s", SecondsF(w.p90)},
-                    {"max_s", SecondsF(w.max)}});
+    VORONKA_ASSIGN_OR_RETURN(json entry, stats(d, range));
+    entry["department"] = d;
+    if (rollup != Rollup::kNone) {
+      json periods = json::array();
+      for (const DayRange& p :
+           SplitRange(range.from_day, range.to_day, rollup)) {
+        VORONKA_ASSIGN_OR_RETURN(json period, stats(d, p));
+        period["from"] = DayString(p.from_day);
+        period["to"] = DayString(p.to_day);
+        periods.push_back(std::move(period));
+      }
+      entry["periods"] = std::move(periods);
+    }
+    list.push_back(std::move(entry));
   }
   return json{{"from", DayString(range.from_day)},
               {"to", DayString(range.to_day)},
+              {"group", r.Query("group").value_or("none")},
               {"departments", std::move(list)}};
 }
 

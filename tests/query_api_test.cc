@@ -502,6 +502,7 @@ TEST_F(QueryApiRoutesTest, ClaimWaitPercentilesAreExact) {
   EXPECT_EQ(Ok("/v1/claims?department=sales&from=2026-11-01&to=2026-11-30"),
             json({{"from", "2026-11-01"},
                   {"to", "2026-11-30"},
+                  {"group", "none"},
                   {"departments",
                    {{{"department", "sales"},
                      {"claims", 3},
@@ -514,6 +515,21 @@ TEST_F(QueryApiRoutesTest, ClaimWaitPercentilesAreExact) {
   EXPECT_EQ(two["departments"][0]["mean_s"], 4500.0);
   EXPECT_EQ(two["departments"][0]["p50_s"], 1800.0);
   EXPECT_EQ(two["departments"][0]["p90_s"], 7200.0);
+  // Per ISO week: 2 h and 30 min (claimed 11-03, 11-04) and 1 d (11-07)
+  // are all in the week of 11-02; none in the next.
+  json weekly = Ok(
+      "/v1/claims?department=sales&from=2026-11-02&to=2026-11-15&group=week");
+  const json& periods = weekly["departments"][0]["periods"];
+  ASSERT_EQ(periods.size(), 2u);
+  EXPECT_EQ(periods[0]["claims"], 3);
+  EXPECT_EQ(periods[0]["p50_s"], 7200.0);
+  EXPECT_EQ(periods[1], json({{"from", "2026-11-09"},
+                              {"to", "2026-11-15"},
+                              {"claims", 0},
+                              {"mean_s", 0.0},
+                              {"p50_s", 0.0},
+                              {"p90_s", 0.0},
+                              {"max_s", 0.0}}));
   json all = Ok("/v1/claims?from=2026-11-01&to=2026-11-30");
   EXPECT_EQ(all["departments"].size(), 4u);
 }
