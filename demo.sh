@@ -5,4 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash scripts/build.sh voronka
-exec ./build/services/voronka serve --data ./voronka-data --demo "$@"
+exec ./build/services/voronka serve --data ./voronka-data --demo --insecure-dev "$@"

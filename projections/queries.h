@@ -9,10 +9,16 @@
 
 #include <cstdint>
 #include <map>
+#include <span>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/container/btree_map.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "events/funnel_config.h"
 #include "projections/counters.h"
 #include "projections/deal.h"
 #include "projections/store.h"
@@ -66,6 +72,126 @@ absl::StatusOr<std::vector<QueueEntry>> QueryQueue(const ProjectionStore& store,
 // Queue lengths per department.
 absl::StatusOr<std::map<std::string, int64_t>> QueueLengths(
     const ProjectionStore& store);
+
+// ---- Indicators over periods -------------------------------------------
+
+// How a date range is split: not at all, per day, per ISO week (Monday to
+// Sunday) or per calendar month. Periods at the ends are clipped to the range.
+enum class Rollup { kNone, kDay, kWeek, kMonth };
+
+struct DayRange {
+  int64_t from_day = 0, to_day = 0;  // Inclusive.
+  friend bool operator==(const DayRange&, const DayRange&) = default;
+};
+
+// The periods of [from_day, to_day] under `rollup`, in order.
+std::vector<DayRange> SplitRange(int64_t from_day, int64_t to_day,
+                                 Rollup rollup);
+
+struct IndicatorPeriod {
+  DayRange range;
+  IndicatorTotals totals;  // B over this whole period.
+};
+// QueryIndicators for every period of the range, with one scan of the rows
+// and one of the organisation entries.
+absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
+    const ProjectionStore& store, std::string_view scope, std::string_view id,
+    int64_t from_day, int64_t to_day, Rollup rollup);
+
+// QueryIndicators for each of `ids` (one scope, one range), in the order of
+// `ids`, spread over up to `threads` threads (each id is two short scans;
+// a department's manager list is many of them).
+absl::StatusOr<std::vector<IndicatorTotals>> QueryIndicatorsOfMany(
+    const ProjectionStore& store, std::string_view scope,
+    std::span<const std::string> ids, int64_t from_day, int64_t to_day,
+    int threads);
+
+// Managers credited in `department` (entries md/), in name order.
+absl::StatusOr<std::vector<std::string>> DepartmentManagers(
+    const ProjectionStore& store, std::string_view department);
+
+// ---- Stage workloads, stale and idle -------------------------------------
+
+struct StageWorkload {
+  std::string funnel, stage;
+  Counters totals;  // deals, open, amount.<CUR>, forecast_bp.<CUR>
+  std::map<std::string, Counters> by_department;
+  std::map<std::string, Counters> by_owner;  // "" = unowned.
+  // Open deals in the st/ index and their summed age at `now` (seconds);
+  // over the whole stage, whatever the department/owner filter.
+  int64_t aged_deals = 0;
+  int64_t age_sum_s = 0;
+};
+struct WorkloadFilter {
+  std::string funnel, department, owner;  // "" = any.
+  bool has_owner = false;  // owner "" with has_owner: unowned only.
+};
+// One StageWorkload per configured stage of the matching funnels (stages
+// with no deals included, zero), in funnel and stage order.
+absl::StatusOr<std::vector<StageWorkload>> QueryStageWorkloads(
+    const ProjectionStore& store, const FunnelConfig& config,
+    const WorkloadFilter& filter, Timestamp now);
+
+enum class Overdue { kStale, kIdle };
+struct OverdueDeal {
+  std::string deal, funnel, stage;
+  Timestamp since;       // Entered the stage (stale) / last activity (idle).
+  absl::Duration limit;  // The stage's SLA / idle limit.
+  // From the deal's state, read for the page only (and for every candidate
+  // when the filter names a department or owner).
+  std::string department;  // The stage department working it.
+  std::string owner;       // "" = unowned.
+};
+// Which overdue deals: "" = any; has_owner with owner "" = unowned only.
+struct OverdueFilter {
+  std::string funnel, stage, department, owner;
+  bool has_owner = false;
+};
+// Open deals over their stage's SLA (kStale) or idle limit (kIdle) at `now`,
+// oldest `since` first (ties by funnel, stage, deal), matching `filter`;
+// `offset`/`limit` page; `total` gets the count.
+absl::StatusOr<std::vector<OverdueDeal>> QueryOverdue(
+    const ProjectionStore& store, const FunnelConfig& config, Overdue kind,
+    const OverdueFilter& filter, Timestamp now, size_t offset, size_t limit,
+    size_t* total);
+
+// ---- Geometry, conversion, forecast --------------------------------------
+
+// Deals that reached each stage of `funnel` in [from_day, to_day] (g/ rows),
+// in stage order.
+absl::StatusOr<std::vector<std::pair<std::string, int64_t>>> QueryGeometry(
+    const ProjectionStore& store, const Funnel& funnel, int64_t from_day,
+    int64_t to_day);
+
+struct StageConversion {
+  std::string stage;
+  Counters counters;  // entered, to_next, to_won, moved_on, next_wait_s
+};
+// Conversion of the cohorts that reached each stage of `funnel` in the
+// range (c/ rows summed), in stage order.
+absl::StatusOr<std::vector<StageConversion>> QueryConversion(
+    const ProjectionStore& store, const Funnel& funnel, int64_t from_day,
+    int64_t to_day);
+
+enum class ForecastGroup { kFunnel, kDepartment, kOwner };
+// Sum of forecast_bp per group and currency (basis points of minor units:
+// divide by 10,000 for money), open deals, optionally of one funnel.
+absl::StatusOr<std::map<std::string, absl::btree_map<std::string, int64_t>>>
+QueryForecast(const ProjectionStore& store, ForecastGroup group,
+              std::string_view funnel);
+
+// ---- Claim waits ---------------------------------------------------------
+
+struct WaitStats {
+  int64_t count = 0;
+  absl::Duration mean, p50, p90, max;  // Zero without claims.
+};
+// Claim waits of `department`'s queue for claims made in [from_day, to_day]
+// (cl/ entries, exact). Percentiles by nearest rank: the smallest wait with
+// at least p% of the waits at or below it.
+absl::StatusOr<WaitStats> QueryClaimWaits(const ProjectionStore& store,
+                                          std::string_view department,
+                                          int64_t from_day, int64_t to_day);
 
 }  // namespace voronka
 

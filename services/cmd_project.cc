@@ -6,6 +6,9 @@
 //   voronka project NAME --data DIR --log LOGDIR      (an embedded log)
 //   voronka project rebuild NAME --data DIR (--kafka ... | --log LOGDIR)
 //
+// `voronka project NAME` also serves the query API routes of its projection
+// (docs/api.md) on --listen, with --tokens FILE or --insecure-dev.
+//
 // NAME is `indicators` or `funnel`; the store generations live in DIR/NAME
 // (projections/generations.h). The projector resumes from its store's
 // positions, rebuilds by itself when its store was built by another version
@@ -32,6 +35,7 @@
 #include "services/commands.h"
 #include "services/log_flags.h"
 #include "services/projector_runner.h"
+#include "services/query_api.h"
 
 namespace voronka {
 namespace {
@@ -42,6 +46,7 @@ struct ProjectFlags {
   std::string config_path;
   LogFlags log;
   double status_every_s = 5;
+  ApiListenFlags api;
 };
 
 absl::StatusOr<std::unique_ptr<Projection>> MakeProjection(
@@ -67,6 +72,7 @@ absl::Status RunProject(const ProjectFlags& flags) {
     return absl::InvalidArgumentError(
         "usage: voronka project NAME --data DIR (--kafka BROKERS | --log DIR)");
   }
+  VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
@@ -86,6 +92,14 @@ absl::Status RunProject(const ProjectFlags& flags) {
                            DescribeLog(flags.log), dir)
             << std::flush;
   ProjectorRunner runner(*log, *projection, dir);
+  // Only this projection's routes: the other's answer 404 saying so.
+  QueryApiOptions api_options{.config = &config};
+  StoreGetter getter = [&runner] { return runner.store(); };
+  (flags.name == "indicators" ? api_options.indicators : api_options.funnel) =
+      getter;
+  VORONKA_ASSIGN_OR_RETURN(
+      std::unique_ptr<QueryApiServer> api,
+      QueryApiServer::Start(flags.api, std::move(api_options), std::cout));
   const timespec tick{
       static_cast<time_t>(flags.status_every_s),
       static_cast<long>(
@@ -108,6 +122,7 @@ absl::Status RunProject(const ProjectFlags& flags) {
     if (!s.last_error.ok()) line += " ERROR: " + s.last_error.ToString();
     std::cout << line << std::endl;
   }
+  api->Stop();
   runner.Stop();
   std::cout << fmt::format("voronka project {}: stopped at {}\n", flags.name,
                            Sum(runner.status().positions));
@@ -194,6 +209,7 @@ void RegisterProjectCommand(CLI::App& app) {
                   "Seconds between status lines")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  AddApiListenFlags(*cmd, flags->api);
   cmd->callback([flags, cmd] {
     if (cmd->got_subcommand("rebuild")) return;
     FailIfError(RunProject(*flags));

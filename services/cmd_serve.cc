@@ -3,6 +3,11 @@
 //
 //   voronka serve --data ./voronka-data
 //   voronka serve --data ./voronka-data --demo [--demo-events N] [--rate R]
+//   ... [--listen ADDR:PORT] (--tokens FILE | --insecure-dev)
+//
+// The query API (services/query_api.h, docs/api.md) listens on --listen
+// (127.0.0.1:8480 by default) and needs --tokens, or --insecure-dev on a
+// development machine.
 //
 // With --demo, a simulated sales organisation (services/simulator.h) streams
 // into the log at --rate events/s (ingest's stand-in: events get
@@ -24,6 +29,7 @@
 #include "fmt/format.h"
 #include "projections/queries.h"
 #include "services/commands.h"
+#include "services/query_api.h"
 #include "services/server.h"
 #include "services/simulator.h"
 
@@ -40,6 +46,7 @@ struct ServeFlags {
   bool seed_given = false;
   int organisations = 5000;
   double status_every_s = 3;
+  ApiListenFlags api;
 };
 
 std::string Money2(int64_t minor) {
@@ -149,6 +156,7 @@ absl::Status RunServe(const ServeFlags& flags) {
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
+  VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
   std::optional<FunnelConfig> loaded;
   if (!flags.config_path.empty()) {
     VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
@@ -157,6 +165,14 @@ absl::Status RunServe(const ServeFlags& flags) {
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<Server> server,
       Server::Start({.data_dir = flags.data_dir, .config = &config}));
+  Server* s = server.get();
+  VORONKA_ASSIGN_OR_RETURN(
+      std::unique_ptr<QueryApiServer> api,
+      QueryApiServer::Start(flags.api,
+                            {.config = &config,
+                             .indicators = [s] { return s->indicators(); },
+                             .funnel = [s] { return s->funnel(); }},
+                            std::cout));
   SimulatorOptions sim_options{.seed = flags.seed,
                                .organisations = flags.organisations};
   if (flags.demo && !flags.seed_given) {
@@ -247,6 +263,7 @@ absl::Status RunServe(const ServeFlags& flags) {
   std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent)
             << std::endl;
   if (flags.demo) VORONKA_RETURN_IF_ERROR(PrintSummary(*server, std::cout));
+  api->Stop();
   server->Stop();
   std::cout << "voronka serve: stopped; every projector committed its last "
                "batch. Run it again to resume.\n";
@@ -286,6 +303,7 @@ void RegisterServeCommand(CLI::App& app) {
                   "Seconds between status lines")
       ->check(CLI::Range(0.1, 3600.0))
       ->capture_default_str();
+  AddApiListenFlags(*cmd, flags->api);
   cmd->callback([flags] { FailIfError(RunServe(*flags)); });
 }
 

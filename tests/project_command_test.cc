@@ -79,8 +79,9 @@ class ProjectCommandTest : public ::testing::Test {
   std::unique_ptr<ChildProcess> Project(const std::string& name,
                                         const std::string& data) {
     auto p = ChildProcess::Start(
-        VORONKA_BINARY, {"project", name, "--data", data, "--kafka", bootstrap_,
-                         "--status-every", "0.1"});
+        VORONKA_BINARY,
+        {"project", name, "--data", data, "--kafka", bootstrap_,
+         "--status-every", "0.1", "--insecure-dev", "--listen", "127.0.0.1:0"});
     EXPECT_TRUE(p.ok()) << p.status();
     return p.ok() ? std::move(*p) : nullptr;
   }

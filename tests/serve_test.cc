@@ -25,7 +25,8 @@ TEST(ServeTest, DemoStreamsAndReadsTheModelsBack) {
   auto result = testing::RunCommand(
       VORONKA_BINARY,
       {"serve", "--data", dir.Sub("data"), "--demo", "--demo-events", "3000",
-       "--rate", "50000", "--status-every", "0.2"},
+       "--rate", "50000", "--status-every", "0.2", "--insecure-dev", "--listen",
+       "127.0.0.1:0"},
       "", absl::Seconds(120));
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_code, 0) << result->out;
@@ -60,8 +61,9 @@ TEST(ServeTest, KilledMidStreamResumesToTheSameModelsAsARebuild) {
   const std::string data = dir.Sub("data");
   {
     auto serve = ChildProcess::Start(
-        VORONKA_BINARY, {"serve", "--data", data, "--demo", "--rate", "20000",
-                         "--status-every", "0.1"});
+        VORONKA_BINARY,
+        {"serve", "--data", data, "--demo", "--rate", "20000", "--status-every",
+         "0.1", "--insecure-dev", "--listen", "127.0.0.1:0"});
     ASSERT_TRUE(serve.ok()) << serve.status();
     // Let it stream and project for a while, then kill it mid-batch.
     for (int i = 0; i < 12; ++i) {
@@ -74,7 +76,8 @@ TEST(ServeTest, KilledMidStreamResumesToTheSameModelsAsARebuild) {
   }
   {
     auto serve = ChildProcess::Start(
-        VORONKA_BINARY, {"serve", "--data", data, "--status-every", "0.1"});
+        VORONKA_BINARY, {"serve", "--data", data, "--status-every", "0.1",
+                         "--insecure-dev", "--listen", "127.0.0.1:0"});
     ASSERT_TRUE(serve.ok()) << serve.status();
     WaitUntilCaughtUp(**serve);
     ASSERT_TRUE((*serve)->Signal(SIGTERM).ok());
