@@ -38,10 +38,14 @@ bool ParseHexDigest(std::string_view hex, Sha256Digest* out) {
     int v = 0;
     for (char c : hex.substr(2 * i, 2)) {
       v <<= 4;
-      if (c >= '0' && c <= '9') v |= c - '0';
-      else if (c >= 'a' && c <= 'f') v |= c - 'a' + 10;
-      else if (c >= 'A' && c <= 'F') v |= c - 'A' + 10;
-      else return false;
+      if (c >= '0' && c <= '9')
+        v |= c - '0';
+      else if (c >= 'a' && c <= 'f')
+        v |= c - 'a' + 10;
+      else if (c >= 'A' && c <= 'F')
+        v |= c - 'A' + 10;
+      else
+        return false;
     }
     (*out)[i] = static_cast<unsigned char>(v);
   }
@@ -100,7 +104,8 @@ absl::StatusOr<TokenEntry> ParseEntry(const YAML::Node& node,
                                "'-', '_' or '.'",
                                entry.name));
   }
-  VORONKA_ASSIGN_OR_RETURN(std::string hex, Scalar(node, "sha256", source, path));
+  VORONKA_ASSIGN_OR_RETURN(std::string hex,
+                           Scalar(node, "sha256", source, path));
   if (!ParseHexDigest(hex, &entry.sha256)) {
     return Invalid(source, path + ".sha256",
                    "not 64 hex digits (the SHA-256 of the token)");
@@ -136,10 +141,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 
 std::string_view RoleName(Role role) {
   switch (role) {
-    case Role::kIngest: return "ingest";
-    case Role::kViewer: return "viewer";
-    case Role::kAuditor: return "auditor";
-    case Role::kAdmin: return "admin";
+    case Role::kIngest:
+      return "ingest";
+    case Role::kViewer:
+      return "viewer";
+    case Role::kAuditor:
+      return "auditor";
+    case Role::kAdmin:
+      return "admin";
   }
   return "?";
 }
@@ -153,9 +162,8 @@ absl::StatusOr<Role> ParseRole(std::string_view name) {
 }
 
 bool TokenEntry::Allows(Role role) const {
-  return std::any_of(roles.begin(), roles.end(), [role](Role r) {
-    return r == role || r == Role::kAdmin;
-  });
+  return std::any_of(roles.begin(), roles.end(),
+                     [role](Role r) { return r == role || r == Role::kAdmin; });
 }
 
 absl::StatusOr<TokenStore> TokenStore::Load(const std::string& path) {
@@ -169,9 +177,9 @@ absl::StatusOr<TokenStore> TokenStore::Parse(std::string_view yaml,
   try {
     root = YAML::Load(std::string(yaml));
   } catch (const YAML::Exception& e) {
-    return absl::InvalidArgumentError(
-        fmt::format("{}: line {}, column {}: {}", source, e.mark.line + 1,
-                    e.mark.column + 1, e.msg));
+    return absl::InvalidArgumentError(fmt::format("{}: line {}, column {}: {}",
+                                                  source, e.mark.line + 1,
+                                                  e.mark.column + 1, e.msg));
   }
   TokenStore store;
   if (root.IsNull()) return store;  // An empty file: no tokens.
@@ -198,9 +206,9 @@ absl::StatusOr<TokenStore> TokenStore::Parse(std::string_view yaml,
                                    entry.name, j));
       }
       if (other.sha256 == entry.sha256) {
-        return Invalid(source, path + ".sha256",
-                       fmt::format("the same token as tokens[{}] ('{}')", j,
-                                   other.name));
+        return Invalid(
+            source, path + ".sha256",
+            fmt::format("the same token as tokens[{}] ('{}')", j, other.name));
       }
     }
     store.entries_.push_back(std::move(entry));
@@ -217,11 +225,12 @@ absl::StatusOr<std::string> TokenStore::Authorize(const HttpRequest& request,
   }
   std::string_view value = *header;
   constexpr std::string_view kScheme = "bearer ";
-  bool is_bearer = value.size() > kScheme.size() &&
-                   std::equal(kScheme.begin(), kScheme.end(), value.begin(),
-                              [](char a, char b) {
-                                return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
-                              });
+  bool is_bearer =
+      value.size() > kScheme.size() &&
+      std::equal(kScheme.begin(), kScheme.end(), value.begin(),
+                 [](char a, char b) {
+                   return a == (b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
+                 });
   if (!is_bearer) {
     return absl::UnauthenticatedError(
         "the Authorization header does not carry a bearer token");
@@ -238,17 +247,16 @@ absl::StatusOr<std::string> TokenStore::AuthorizeToken(std::string_view token,
   // Every entry is compared, in constant time, whether or not one matched.
   const TokenEntry* match = nullptr;
   for (const TokenEntry& entry : entries_) {
-    bool equal = CRYPTO_memcmp(digest.data(), entry.sha256.data(),
-                               digest.size()) == 0;
+    bool equal =
+        CRYPTO_memcmp(digest.data(), entry.sha256.data(), digest.size()) == 0;
     if (equal) match = &entry;
   }
   if (token.empty() || match == nullptr) {
     return absl::UnauthenticatedError("the bearer token is not valid");
   }
   if (!match->Allows(role)) {
-    return absl::PermissionDeniedError(
-        fmt::format("token '{}' does not have the {} role", match->name,
-                    RoleName(role)));
+    return absl::PermissionDeniedError(fmt::format(
+        "token '{}' does not have the {} role", match->name, RoleName(role)));
   }
   return match->name;
 }
@@ -297,7 +305,8 @@ absl::Status AddTokenToFile(const std::string& path, std::string_view name,
                             std::string_view sha256_hex) {
   if (!IsValidName(name)) {
     return absl::InvalidArgumentError(fmt::format(
-        "'{}' is not a name of 1 to 64 letters, digits, '-', '_' or '.'", name));
+        "'{}' is not a name of 1 to 64 letters, digits, '-', '_' or '.'",
+        name));
   }
   if (roles.empty()) return absl::InvalidArgumentError("a token needs roles");
   std::string old_text;
@@ -322,17 +331,17 @@ absl::Status AddTokenToFile(const std::string& path, std::string_view name,
   std::string text;
   for (std::string_view indent : {"  ", ""}) {
     std::string candidate =
-        old_text + fmt::format("{0}- name: \"{1}\"\n{0}  sha256: {2}\n"
-                               "{0}  roles: [{3}]\n",
-                               indent, name, sha256_hex,
-                               fmt::join(role_names, ", "));
+        old_text + fmt::format(
+                       "{0}- name: \"{1}\"\n{0}  sha256: {2}\n"
+                       "{0}  roles: [{3}]\n",
+                       indent, name, sha256_hex, fmt::join(role_names, ", "));
     absl::StatusOr<TokenStore> check = TokenStore::Parse(candidate, path);
     if (check.ok() && check->entries().size() == old_count + 1) {
       text = std::move(candidate);
       break;
     }
-    if (!check.ok() && check.status().message().find("sha256") !=
-                           absl::string_view::npos) {
+    if (!check.ok() &&
+        check.status().message().find("sha256") != absl::string_view::npos) {
       return check.status();  // A bad or duplicate hash.
     }
   }

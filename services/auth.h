@@ -57,8 +57,8 @@ class TokenStore {
   //   "tokens.yaml: tokens[1].roles[0]: unknown role 'writer' (known: ...)"
   [[nodiscard]] static absl::StatusOr<TokenStore> Load(const std::string& path);
   // As Load, from YAML text; `source` names it in errors.
-  [[nodiscard]] static absl::StatusOr<TokenStore> Parse(std::string_view yaml,
-                                                        std::string_view source);
+  [[nodiscard]] static absl::StatusOr<TokenStore> Parse(
+      std::string_view yaml, std::string_view source);
 
   // The name of the token in the request's `Authorization: Bearer <token>`
   // header if it has `role`. Unauthenticated if the header is missing, is

@@ -36,6 +36,7 @@
 #include "services/log_flags.h"
 #include "services/projector_runner.h"
 #include "services/query_api.h"
+#include "services/stop_signals.h"
 
 namespace voronka {
 namespace {
@@ -73,17 +74,10 @@ absl::Status RunProject(const ProjectFlags& flags) {
         "usage: voronka project NAME --data DIR (--kafka BROKERS | --log DIR)");
   }
   VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  StopSignals stop_signals;  // Before any thread starts.
 
-  std::optional<FunnelConfig> loaded;
-  if (!flags.config_path.empty()) {
-    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
-  }
-  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
+                           LoadConfigFlag(flags.config_path));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projection> projection,
                            MakeProjection(flags.name, config));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
@@ -100,14 +94,8 @@ absl::Status RunProject(const ProjectFlags& flags) {
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<QueryApiServer> api,
       QueryApiServer::Start(flags.api, std::move(api_options), std::cout));
-  const timespec tick{
-      static_cast<time_t>(flags.status_every_s),
-      static_cast<long>(
-          (flags.status_every_s - static_cast<time_t>(flags.status_every_s)) *
-          1e9)};
-  while (true) {
-    const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) break;
+  const absl::Duration tick = absl::Seconds(flags.status_every_s);
+  while (!stop_signals.Wait(tick)) {
     const ProjectorStatus s = runner.status();
     auto end = log->EndOffsets();
     std::string line =
@@ -130,11 +118,8 @@ absl::Status RunProject(const ProjectFlags& flags) {
 }
 
 absl::Status RunRebuild(ProjectFlags flags) {
-  std::optional<FunnelConfig> loaded;
-  if (!flags.config_path.empty()) {
-    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
-  }
-  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
+                           LoadConfigFlag(flags.config_path));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projection> projection,
                            MakeProjection(flags.name, config));
   flags.log.read_only = true;
@@ -156,13 +141,7 @@ absl::Status RunRebuild(ProjectFlags flags) {
         std::unique_ptr<Projector> projector,
         Projector::Open(*log, *store, *projection, {.batch_records = 16384}));
     absl::Time next_report = absl::Now() + absl::Seconds(1);
-    while (true) {
-      const std::vector<int64_t> at = projector->positions();
-      bool done = true;
-      for (size_t p = 0; p < end.size(); ++p) {
-        if (p >= at.size() || at[p] < end[p]) done = false;
-      }
-      if (done) break;
+    while (!ReachedEnd(projector->positions(), end)) {
       VORONKA_RETURN_IF_ERROR(
           projector->Step(absl::Milliseconds(500)).status());
       if (absl::Now() >= next_report) {

@@ -32,6 +32,7 @@
 #include "services/query_api.h"
 #include "services/server.h"
 #include "services/simulator.h"
+#include "services/stop_signals.h"
 
 namespace voronka {
 namespace {
@@ -148,20 +149,11 @@ std::string StatusLine(const Server& server, int64_t log_end,
 }
 
 absl::Status RunServe(const ServeFlags& flags) {
-  // Only the main thread takes SIGINT/SIGTERM (sigtimedwait below): block
-  // them before any thread starts, so all threads inherit the mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  StopSignals stop_signals;  // Before any thread starts.
 
   VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
-  std::optional<FunnelConfig> loaded;
-  if (!flags.config_path.empty()) {
-    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
-  }
-  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
+                           LoadConfigFlag(flags.config_path));
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<Server> server,
       Server::Start({.data_dir = flags.data_dir, .config = &config}));
@@ -233,15 +225,10 @@ absl::Status RunServe(const ServeFlags& flags) {
     });
   }
 
-  const timespec tick{
-      static_cast<time_t>(flags.status_every_s),
-      static_cast<long>(
-          (flags.status_every_s - static_cast<time_t>(flags.status_every_s)) *
-          1e9)};
+  const absl::Duration tick = absl::Seconds(flags.status_every_s);
   bool signalled = false;
   while (true) {
-    const int sig = sigtimedwait(&stop_signals, nullptr, &tick);
-    if (sig == SIGINT || sig == SIGTERM) {
+    if (stop_signals.Wait(tick)) {
       signalled = true;
       break;
     }

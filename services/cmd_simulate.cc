@@ -163,11 +163,8 @@ absl::StatusOr<SimulatorOptions> OptionsFrom(const SimulateFlags& flags) {
 
 absl::Status RunSimulate(const SimulateFlags& flags) {
   StopSignals stop;  // Before the sink's threads start.
-  std::optional<FunnelConfig> loaded;
-  if (!flags.config_path.empty()) {
-    VORONKA_ASSIGN_OR_RETURN(loaded, FunnelConfig::LoadFile(flags.config_path));
-  }
-  const FunnelConfig& config = loaded ? *loaded : FunnelConfig::Default();
+  VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
+                           LoadConfigFlag(flags.config_path));
   VORONKA_ASSIGN_OR_RETURN(SimulatorOptions options, OptionsFrom(flags));
   VORONKA_RETURN_IF_ERROR(Simulator::Check(config, options));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, OpenSink(flags, config));

@@ -72,8 +72,9 @@ void RegisterTokenCommand(CLI::App& app) {
       ->required();
   add_cmd->add_option("--name", add->name, "Token name (shown in logs)")
       ->required();
-  add_cmd->add_option("--roles", add->roles,
-                      "Comma-separated: ingest,viewer,auditor,admin")
+  add_cmd
+      ->add_option("--roles", add->roles,
+                   "Comma-separated: ingest,viewer,auditor,admin")
       ->required();
   add_cmd->callback([add] { FailIfError(Add(*add)); });
 

@@ -4,6 +4,11 @@
 
 namespace voronka {
 
+absl::StatusOr<FunnelConfig> LoadConfigFlag(const std::string& path) {
+  if (path.empty()) return FunnelConfig::Default();
+  return FunnelConfig::LoadFile(path);
+}
+
 int ExitCode(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kOk:

@@ -8,6 +8,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "events/funnel_config.h"
 
 namespace voronka {
 
@@ -23,6 +25,10 @@ void RegisterProjectCommand(CLI::App& app);
 void RegisterLogCommand(CLI::App& app);
 // `voronka token add|list`: bearer tokens of the HTTP API (docs/auth.md).
 void RegisterTokenCommand(CLI::App& app);
+
+// The funnel configuration a --config flag names: the file, or the built-in
+// default when `path` is empty. Errors name the file, key and reason.
+absl::StatusOr<FunnelConfig> LoadConfigFlag(const std::string& path);
 
 // Maps a failed status to a process exit code: 2 for bad input/usage
 // (InvalidArgument, NotFound), 3 for Unavailable, 4 for DataLoss, 1 otherwise.

@@ -87,8 +87,9 @@ absl::StatusOr<ParsedTarget> ParseTarget(std::string_view target) {
       if (pair.empty()) continue;
       size_t eq = pair.find('=');
       std::string_view key = pair.substr(0, eq);
-      std::string_view value =
-          eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+      std::string_view value = eq == std::string_view::npos
+                                   ? std::string_view()
+                                   : pair.substr(eq + 1);
       VORONKA_ASSIGN_OR_RETURN(std::string k, PercentDecode(key, true));
       VORONKA_ASSIGN_OR_RETURN(std::string v, PercentDecode(value, true));
       parsed.query.emplace_back(std::move(k), std::move(v));

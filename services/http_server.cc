@@ -162,7 +162,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
       : server_(server), stream_(std::move(socket)), id_(id) {
     beast::error_code ec;
     tcp::endpoint peer = stream_.socket().remote_endpoint(ec);
-    if (!ec) peer_ = fmt::format("{}:{}", peer.address().to_string(), peer.port());
+    if (!ec)
+      peer_ = fmt::format("{}:{}", peer.address().to_string(), peer.port());
   }
 
   ~Connection() {
@@ -231,12 +232,12 @@ class Connection : public std::enable_shared_from_this<Connection> {
         !parser_->is_done()) {
       continue_.emplace(http::status::continue_, header.version());
       stream_.expires_after(ToChrono(server_.options.request_timeout));
-      http::async_write(stream_, *continue_,
-                        [self = shared_from_this()](beast::error_code ec,
-                                                    size_t) {
-                          if (ec) return self->Close();
-                          self->ReadBody();
-                        });
+      http::async_write(
+          stream_, *continue_,
+          [self = shared_from_this()](beast::error_code ec, size_t) {
+            if (ec) return self->Close();
+            self->ReadBody();
+          });
       return;
     }
     ReadBody();
@@ -245,12 +246,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void ReadBody() {
     if (parser_->is_done()) return OnRequest();
     stream_.expires_after(ToChrono(server_.options.request_timeout));
-    http::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) {
-          if (ec) return self->OnReadError(ec);
-          self->OnRequest();
-        });
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](beast::error_code ec, size_t) {
+                       if (ec) return self->OnReadError(ec);
+                       self->OnRequest();
+                     });
   }
 
   void OnReadError(beast::error_code ec) {
@@ -295,19 +295,19 @@ class Connection : public std::enable_shared_from_this<Connection> {
                                   std::string(MessageOf(parsed.status()))),
                   false);
     }
-    RouteTable::Match match =
-        server_.routes.Find(method_, parsed->segments);
+    RouteTable::Match match = server_.routes.Find(method_, parsed->segments);
     if (match.handler == nullptr) {
       if (match.allowed.empty()) {
-        return Send(ProblemResponse(404, "Not Found",
-                                    fmt::format("no resource at {}", parsed->path)),
-                    false);
+        return Send(
+            ProblemResponse(404, "Not Found",
+                            fmt::format("no resource at {}", parsed->path)),
+            false);
       }
       std::string allow = fmt::format("{}", fmt::join(match.allowed, ", "));
-      HttpResponse r = ProblemResponse(
-          405, "Method Not Allowed",
-          fmt::format("{} does not allow {}; it allows {}", parsed->path,
-                      method_, allow));
+      HttpResponse r =
+          ProblemResponse(405, "Method Not Allowed",
+                          fmt::format("{} does not allow {}; it allows {}",
+                                      parsed->path, method_, allow));
       r.headers.emplace_back("Allow", std::move(allow));
       return Send(std::move(r), false);
     }
@@ -451,8 +451,8 @@ absl::Status HttpServer::Impl::Start(HttpServerOptions opts) {
   beast::error_code ec;
   net::ip::address address = net::ip::make_address(options.address, ec);
   if (ec) {
-    return absl::InvalidArgumentError(
-        fmt::format("bad listen address '{}': {}", options.address, ec.message()));
+    return absl::InvalidArgumentError(fmt::format(
+        "bad listen address '{}': {}", options.address, ec.message()));
   }
   tcp::endpoint endpoint(address, options.port);
   acceptor.emplace(net::make_strand(ioc));
@@ -462,8 +462,9 @@ absl::Status HttpServer::Impl::Start(HttpServerOptions opts) {
   if (!ec) acceptor->listen(net::socket_base::max_listen_connections, ec);
   if (ec) {
     acceptor.reset();
-    return absl::UnavailableError(fmt::format(
-        "cannot listen on {}:{}: {}", options.address, options.port, ec.message()));
+    return absl::UnavailableError(fmt::format("cannot listen on {}:{}: {}",
+                                              options.address, options.port,
+                                              ec.message()));
   }
   port = acceptor->local_endpoint().port();
   started = true;
@@ -478,11 +479,10 @@ absl::Status HttpServer::Impl::Start(HttpServerOptions opts) {
 }
 
 void HttpServer::Impl::DoAccept() {
-  acceptor->async_accept(
-      net::make_strand(ioc),
-      [this](beast::error_code ec, tcp::socket socket) {
-        OnAccept(ec, std::move(socket));
-      });
+  acceptor->async_accept(net::make_strand(ioc),
+                         [this](beast::error_code ec, tcp::socket socket) {
+                           OnAccept(ec, std::move(socket));
+                         });
 }
 
 void HttpServer::Impl::OnAccept(beast::error_code ec, tcp::socket socket) {
@@ -551,9 +551,10 @@ void HttpServer::Impl::Stop(absl::Duration grace) {
     net::post(c->executor(), [c] { c->OnStop(); });
   }
   if (!WaitDrained(deadline)) {
-    spdlog::warn("http: closing {} connection(s) still open after the grace "
-                 "period",
-                 active.load());
+    spdlog::warn(
+        "http: closing {} connection(s) still open after the grace "
+        "period",
+        active.load());
     for (std::shared_ptr<Connection>& c : Snapshot()) {
       net::post(c->executor(), [c] { c->ForceClose(); });
     }
