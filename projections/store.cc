@@ -8,6 +8,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 #include "rocksdb/utilities/options_util.h"
+#include "rocksdb/utilities/table_properties_collectors.h"
 #include "rocksdb/write_batch.h"
 
 namespace voronka {
@@ -82,6 +83,13 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   entries.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   rocksdb::ColumnFamilyOptions rows = entries;
   rows.merge_operator = NewCountersMergeOperator();
+  // Index entries (queues, stale/idle lists) are deleted as deals move on;
+  // compact files dense with tombstones early, so that oldest-first scans do
+  // not wade through them.
+  entries.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/
+                                                    4096,
+                                                    /*deletion_trigger=*/1024));
 
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
       {rocksdb::kDefaultColumnFamilyName, entries}, {kRowsFamily, rows}};
