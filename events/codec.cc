@@ -166,6 +166,24 @@ std::string EncodeEvent(const Event& event) {
   return out;
 }
 
+std::optional<size_t> RecordedTimeOffset(std::string_view record) {
+  // tag, endianness, Event class version, id and source as u64 length +
+  // bytes, time: docs/events.md "Binary record format".
+  size_t at = 1 + 1 + 4;
+  for (int field = 0; field < 2; ++field) {
+    if (record.size() < at + 8) return std::nullopt;
+    uint64_t length = 0;
+    for (int i = 7; i >= 0; --i) {
+      length = (length << 8) | static_cast<uint8_t>(record[at + i]);
+    }
+    if (length > record.size()) return std::nullopt;
+    at += 8 + length;
+  }
+  at += 8;  // time
+  if (record.size() < at + 8) return std::nullopt;
+  return at;
+}
+
 absl::StatusOr<Event> DecodeEvent(std::string_view bytes) {
   if (bytes.empty()) return absl::DataLossError("empty record");
   if (static_cast<uint8_t>(bytes[0]) != kRecordFormatV1) {

@@ -18,6 +18,8 @@
 #include <string>
 #include <string_view>
 
+#include <optional>
+
 #include "absl/status/statusor.h"
 #include "events/event.h"
 
@@ -32,6 +34,12 @@ std::string EncodeEvent(const Event& event);
 void EncodeEventTo(const Event& event, std::string* out);  // Replaces *out.
 
 absl::StatusOr<Event> DecodeEvent(std::string_view bytes);
+
+// Where the 8 bytes of recorded_time sit in `record` (a record DecodeEvent
+// accepted), so that content can be compared without re-encoding: zeroing
+// them gives exactly EncodeEvent() of the event with recorded_time unset.
+// nullopt if `record` is too short to say.
+std::optional<size_t> RecordedTimeOffset(std::string_view record);
 
 }  // namespace voronka
 

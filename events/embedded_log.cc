@@ -170,7 +170,8 @@ class EmbeddedReader : public LogReader {
         next_ = offset + 1;
         continue;
       }
-      out.push_back(LogRecord{{0, offset}, *std::move(event)});
+      out.push_back(
+          LogRecord{{0, offset}, *std::move(event), value.ToString()});
       next_ = offset + 1;
     }
     if (!it->status().ok()) return FromRocks(it->status(), "read");

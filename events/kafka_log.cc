@@ -235,7 +235,7 @@ class KafkaReader : public LogReader {
         if (!out.empty()) break;  // Report the error on the next call.
         return PositionedError(msg, event.status());
       }
-      out.push_back({Position(msg), *std::move(event)});
+      out.push_back({Position(msg), *std::move(event), RecordBytes(msg)});
       Advance(msg);
       rd_kafka_message_destroy(msg);
     }
@@ -274,6 +274,12 @@ class KafkaReader : public LogReader {
     }
     return absl::UnavailableError(
         fmt::format("Kafka consumer: {}: {}", ErrorName(msg->err), what));
+  }
+
+  // The payload if it is a codec.h record, else "".
+  static std::string RecordBytes(const rd_kafka_message_t* msg) {
+    if (HeaderValue(msg, kContentTypeHeader) != kRecordContentType) return "";
+    return std::string(static_cast<const char*>(msg->payload), msg->len);
   }
 
   absl::StatusOr<Event> Decode(const rd_kafka_message_t* msg) {

@@ -46,6 +46,10 @@ namespace voronka {
 struct LogRecord {
   LogPosition position;
   Event event;
+  // The record as stored, when it is in the codec.h format (empty for
+  // records that arrived as JSON); lets consumers fingerprint content
+  // without re-encoding.
+  std::string bytes;
 };
 
 // A record the reader could not decode, handed to a dead-letter handler.

@@ -48,7 +48,7 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
   absl::Status status;
   for (const LogRecord& record : records) {
     const Event& event = record.event;
-    const SeenSet::Verdict verdict = seen_->Check(event);
+    const SeenSet::Verdict verdict = seen_->Check(event, record.bytes);
     if (verdict != SeenSet::Verdict::kNew) {
       ++(verdict == SeenSet::Verdict::kDuplicate ? delta.duplicates
                                                  : delta.conflicts);

@@ -98,14 +98,28 @@ absl::Status SeenSet::Load(const ProjectionStore& store) {
   return bad;
 }
 
-SeenSet::Verdict SeenSet::Check(const Event& event) {
+namespace {
+
+// StableHash128 (seed 1) of the event's encoding with recorded_time unset.
+uint64_t ContentFingerprint(const Event& event, std::string_view record) {
+  if (std::optional<size_t> at = RecordedTimeOffset(record)) {
+    std::string content(record);
+    std::memset(content.data() + *at, 0, 8);
+    return StableHash128(content, 1).first;
+  }
+  Event content = event;
+  content.recorded_time = Timestamp();
+  return StableHash128(EncodeEvent(content), 1).first;
+}
+
+}  // namespace
+
+SeenSet::Verdict SeenSet::Check(const Event& event, std::string_view record) {
   std::string id = event.source.value();
   id.push_back('\0');
   id += event.id.value();
   const std::pair<uint64_t, uint64_t> key = StableHash128(id);
-  Event content = event;
-  content.recorded_time = Timestamp();
-  const uint64_t fingerprint = StableHash128(EncodeEvent(content), 1).first;
+  const uint64_t fingerprint = ContentFingerprint(event, record);
   auto [it, inserted] = seen_.try_emplace(key, fingerprint);
   if (!inserted) {
     return it->second == fingerprint ? Verdict::kDuplicate : Verdict::kConflict;

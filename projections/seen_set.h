@@ -36,8 +36,9 @@ class SeenSet {
   // Replaces the set with the chunks stored in `store`.
   absl::Status Load(const ProjectionStore& store);
   // Looks `event` up; a new one is added (to the set and to the pending
-  // chunk).
-  Verdict Check(const Event& event);
+  // chunk). `record`, if not empty, is the event's codec.h record: the
+  // fingerprint is then taken from it instead of re-encoding (same value).
+  Verdict Check(const Event& event, std::string_view record = {});
   // Moves the pending chunk into `txn` (nothing if empty).
   void Flush(Txn& txn);
 

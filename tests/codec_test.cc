@@ -2,6 +2,7 @@
 // that must keep decoding forever, and corrupt input reported as DataLoss.
 #include "events/codec.h"
 
+#include <cstring>
 #include <random>
 #include <set>
 #include <string>
@@ -134,6 +135,28 @@ TEST(CodecTest, RandomGarbageNeverCrashes) {
       EXPECT_EQ(r.status().code(), absl::StatusCode::kDataLoss);
   }
   EXPECT_LT(decoded, 5000);
+}
+
+}  // namespace
+}  // namespace voronka
+
+namespace voronka {
+namespace {
+
+// Zeroing recorded_time in a stored record gives the encoding of the event
+// without it: what de-duplication fingerprints rely on.
+TEST(CodecTest, RecordedTimeOffsetFindsTheField) {
+  for (Event e : testing::SampleEventsOfEveryType()) {
+    e.recorded_time = testing::T("2026-11-23T10:00:00Z");
+    std::string record = EncodeEvent(e);
+    std::optional<size_t> at = RecordedTimeOffset(record);
+    ASSERT_TRUE(at.has_value()) << e.type_name();
+    std::memset(record.data() + *at, 0, 8);
+    e.recorded_time = Timestamp();
+    EXPECT_EQ(record, EncodeEvent(e)) << e.type_name();
+  }
+  EXPECT_FALSE(RecordedTimeOffset("").has_value());
+  EXPECT_FALSE(RecordedTimeOffset("\x01\x01").has_value());
 }
 
 }  // namespace
