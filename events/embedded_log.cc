@@ -53,8 +53,17 @@ struct PendingAppend {
 }  // namespace
 
 struct EmbeddedLog::Impl {
+  ~Impl() {
+    db.reset();
+    if (!secondary_dir.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove_all(secondary_dir, ignored);
+    }
+  }
+
   EmbeddedLogOptions options;
   std::unique_ptr<rocksdb::DB> db;
+  std::string secondary_dir;  // Scratch space of a read-only instance.
 
   std::mutex mu;
   std::condition_variable cv;        // A group commit finished.
@@ -207,7 +216,9 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
     return absl::InvalidArgumentError("embedded log: no path given");
   }
   std::error_code mkdir_error;  // DB::Open below reports what matters.
-  std::filesystem::create_directories(options.path, mkdir_error);
+  if (!options.read_only) {
+    std::filesystem::create_directories(options.path, mkdir_error);
+  }
   rocksdb::Options ro;
   ro.create_if_missing = true;
   ro.max_background_jobs = 2;
@@ -222,9 +233,21 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = options.read_only
-                          ? rocksdb::DB::OpenForReadOnly(ro, options.path, &db)
-                          : rocksdb::DB::Open(ro, options.path, &db);
+  rocksdb::Status s;
+  if (options.read_only) {
+    // A secondary instance follows files the primary (a running `voronka
+    // serve`) may compact away, which a plain read-only open does not.
+    char scratch[] = "/tmp/voronka-log-secondary-XXXXXX";
+    if (mkdtemp(scratch) == nullptr) {
+      return absl::UnavailableError("embedded log: no scratch directory");
+    }
+    impl->secondary_dir = scratch;
+    ro.max_open_files = -1;  // Required for secondary instances.
+    s = rocksdb::DB::OpenAsSecondary(ro, options.path, impl->secondary_dir,
+                                     &db);
+  } else {
+    s = rocksdb::DB::Open(ro, options.path, &db);
+  }
   if (!s.ok()) {
     return FromRocks(s, fmt::format("open {}", options.path));
   }

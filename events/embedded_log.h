@@ -29,9 +29,10 @@ struct EmbeddedLogOptions {
   // fsync the WAL before acknowledging. Only benchmarks that compare against
   // the durable path turn this off.
   bool sync = true;
-  // Open a snapshot of the log as it is now, without taking the lock, while
-  // another process may hold it (for rebuilds). Append() then fails with
-  // FailedPrecondition and readers stop at the snapshot's end.
+  // Open the log as it is now, without taking the lock, while another
+  // process may hold and write it (for rebuilds): a RocksDB secondary
+  // instance. Append() then fails with FailedPrecondition and readers stop
+  // at the end as of the open.
   bool read_only = false;
 };
 

@@ -108,3 +108,49 @@ TEST(ServeTest, KilledMidStreamResumesToTheSameModelsAsARebuild) {
 
 }  // namespace
 }  // namespace voronka
+
+namespace voronka {
+namespace {
+
+// `voronka project rebuild` reads the embedded log that a running serve
+// holds (as a RocksDB secondary), and the serve swaps the rebuilt store in.
+TEST(ServeTest, RebuildWhileServingIsSwappedIn) {
+  testing::TempDir dir;
+  const std::string data = dir.Sub("data");
+  auto serve = testing::ChildProcess::Start(
+      VORONKA_BINARY,
+      {"serve", "--data", data, "--demo", "--rate", "3000", "--status-every",
+       "0.2", "--insecure-dev", "--listen", "127.0.0.1:0"});
+  ASSERT_TRUE(serve.ok()) << serve.status();
+  // Let the demo stream for a while, then rebuild while it goes on.
+  for (int i = 0; i < 8; ++i) {
+    ASSERT_TRUE((*serve)->ReadLine(absl::Seconds(30)).ok());
+  }
+  auto rebuild = testing::RunCommand(
+      VORONKA_BINARY,
+      {"project", "rebuild", "funnel", "--data", data, "--log", data + "/log"},
+      "", absl::Seconds(120));
+  ASSERT_TRUE(rebuild.ok()) << rebuild.status();
+  ASSERT_EQ(rebuild->exit_code, 0) << rebuild->out;
+  absl::SleepFor(absl::Seconds(2));  // The runner looks once a second.
+  ASSERT_TRUE((*serve)->Signal(SIGTERM).ok());
+  auto code = (*serve)->Wait(absl::Seconds(60));
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(*Generations(data + "/funnel").Current(),
+            data + "/funnel/gen-000002");
+
+  auto log = EmbeddedLog::Open({.path = data + "/log"});
+  ASSERT_TRUE(log.ok()) << log.status();
+  testing::ProjectionHarness fresh(dir.Sub("fresh"), log->get());
+  fresh.CatchUp();
+  auto store = ProjectionStore::Open({.path = data + "/funnel/gen-000002"});
+  ASSERT_TRUE(store.ok()) << store.status();
+  // The serve kept projecting into the rebuilt store after the swap: it
+  // holds the whole log, not just what the rebuild saw.
+  EXPECT_EQ(*(*store)->Positions(), *(*log)->EndOffsets());
+  EXPECT_TRUE(fresh.Dump(fresh.funnel()) == fresh.Dump(**store));
+}
+
+}  // namespace
+}  // namespace voronka
