@@ -245,6 +245,8 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
     ro.max_open_files = -1;  // Required for secondary instances.
     s = rocksdb::DB::OpenAsSecondary(ro, options.path, impl->secondary_dir,
                                      &db);
+    // Replay what the primary has written since its last flush (its WAL).
+    if (s.ok()) s = db->TryCatchUpWithPrimary();
   } else {
     s = rocksdb::DB::Open(ro, options.path, &db);
   }

@@ -1,6 +1,8 @@
 #include "projections/generations.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -40,6 +42,27 @@ absl::Status WriteFileSynced(const std::string& path,
   return absl::OkStatus();
 }
 
+// Holds an exclusive flock on DIR/LOCK: creating and promoting
+// generations is serialised between the processes sharing DIR (a serving
+// projector and `voronka project rebuild`).
+class DirLock {
+ public:
+  explicit DirLock(const std::string& dir)
+      : fd_(::open((dir + "/LOCK").c_str(), O_RDWR | O_CREAT | O_CLOEXEC,
+                   0644)) {
+    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+  }
+  ~DirLock() {
+    if (fd_ >= 0) ::close(fd_);  // Releases the lock.
+  }
+  DirLock(const DirLock&) = delete;
+  DirLock& operator=(const DirLock&) = delete;
+  bool ok() const { return fd_ >= 0; }
+
+ private:
+  int fd_;
+};
+
 }  // namespace
 
 absl::StatusOr<std::string> Generations::Current() const {
@@ -66,7 +89,12 @@ absl::StatusOr<std::string> Generations::Current() const {
     return absl::UnavailableError(
         fmt::format("stat {}: {}", current, ec.message()));
   }
-  absl::StatusOr<std::string> first = Create();
+  DirLock lock(dir_);
+  if (!lock.ok()) {
+    return absl::UnavailableError(fmt::format("lock {}/LOCK", dir_));
+  }
+  if (fs::exists(current, ec)) return Current();  // Another got there first.
+  absl::StatusOr<std::string> first = CreateLocked();
   if (!first.ok()) return first.status();
   if (absl::Status s = Promote(*first); !s.ok()) return s;
   return *first;
@@ -75,6 +103,15 @@ absl::StatusOr<std::string> Generations::Current() const {
 absl::StatusOr<std::string> Generations::Create() const {
   std::error_code ec;
   fs::create_directories(dir_, ec);
+  DirLock lock(dir_);
+  if (!lock.ok()) {
+    return absl::UnavailableError(fmt::format("lock {}/LOCK", dir_));
+  }
+  return CreateLocked();
+}
+
+absl::StatusOr<std::string> Generations::CreateLocked() const {
+  std::error_code ec;
   int highest = 0;
   for (const auto& entry : fs::directory_iterator(dir_, ec)) {
     highest = std::max(highest, GenerationNumber(entry.path().filename()));
@@ -84,10 +121,9 @@ absl::StatusOr<std::string> Generations::Create() const {
         fmt::format("list {}: {}", dir_, ec.message()));
   }
   const std::string path = fmt::format("{}/gen-{:06}", dir_, highest + 1);
-  fs::create_directories(path, ec);
-  if (ec) {
+  if (::mkdir(path.c_str(), 0755) != 0) {
     return absl::UnavailableError(
-        fmt::format("create {}: {}", path, ec.message()));
+        fmt::format("create {}: errno {}", path, errno));
   }
   return path;
 }

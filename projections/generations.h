@@ -12,7 +12,9 @@
 // CURRENT is replaced atomically (write a temporary file, fsync, rename), so
 // a crash leaves either the old or the new generation in service, never a
 // mix. Processes serving the projection notice the change (they poll
-// Current()) and reopen. A directory that is itself a store (from before
+// Current()) and reopen. Creating generations is serialised between
+// processes by an flock on DIR/LOCK, so a serving process starting up and a
+// `voronka project rebuild` never create the same generation. A directory that is itself a store (from before
 // generations) is not handled: the layout is created fresh.
 #ifndef VORONKA_PROJECTIONS_GENERATIONS_H_
 #define VORONKA_PROJECTIONS_GENERATIONS_H_
@@ -46,6 +48,8 @@ class Generations {
   const std::string& dir() const { return dir_; }
 
  private:
+  absl::StatusOr<std::string> CreateLocked() const;
+
   std::string dir_;
 };
 

@@ -132,13 +132,24 @@ TEST(ServeTest, RebuildWhileServingIsSwappedIn) {
       "", absl::Seconds(120));
   ASSERT_TRUE(rebuild.ok()) << rebuild.status();
   ASSERT_EQ(rebuild->exit_code, 0) << rebuild->out;
+  EXPECT_THAT(rebuild->out, ::testing::Not(::testing::HasSubstr(": 0 records")))
+      << "the rebuild did not see what serve had written";
   absl::SleepFor(absl::Seconds(2));  // The runner looks once a second.
   ASSERT_TRUE((*serve)->Signal(SIGTERM).ok());
+  std::string serve_log;  // What serve said, for a failure message.
+  while (true) {
+    auto line = (*serve)->ReadLine(absl::Seconds(30));
+    if (!line.ok()) break;
+    if (line->find(" | ") == std::string::npos) serve_log += *line + "\n";
+  }
   auto code = (*serve)->Wait(absl::Seconds(60));
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
   EXPECT_EQ(*Generations(data + "/funnel").Current(),
-            data + "/funnel/gen-000002");
+            data + "/funnel/gen-000002")
+      << "rebuild said:\n"
+      << rebuild->out << "serve said:\n"
+      << serve_log;
 
   auto log = EmbeddedLog::Open({.path = data + "/log"});
   ASSERT_TRUE(log.ok()) << log.status();
