@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
@@ -122,9 +123,16 @@ TEST(ServeTest, RebuildWhileServingIsSwappedIn) {
       {"serve", "--data", data, "--demo", "--rate", "3000", "--status-every",
        "0.2", "--insecure-dev", "--listen", "127.0.0.1:0"});
   ASSERT_TRUE(serve.ok()) << serve.status();
-  // Let the demo stream for a while, then rebuild while it goes on.
-  for (int i = 0; i < 8; ++i) {
-    ASSERT_TRUE((*serve)->ReadLine(absl::Seconds(30)).ok());
+  // Let the demo stream for a while (its status lines read "log N events |
+  // ..."), then rebuild while it goes on.
+  int64_t logged = 0;
+  while (logged < 1000) {
+    auto line = (*serve)->ReadLine(absl::Seconds(30));
+    ASSERT_TRUE(line.ok()) << line.status();
+    if (!absl::StartsWith(*line, "log ")) continue;
+    ASSERT_TRUE(absl::SimpleAtoi(
+        absl::string_view(*line).substr(4, line->find(' ', 4) - 4), &logged))
+        << *line;
   }
   auto rebuild = testing::RunCommand(
       VORONKA_BINARY,
