@@ -15,7 +15,7 @@ IndicatorProjection::IndicatorProjection(const FunnelConfig& config)
 }
 
 absl::Status IndicatorProjection::Apply(const Event& event, Txn& txn) {
-  txn.changes().Add(IndicatorView(event, config_, tz_), +1);
+  AddIndicatorView(event, config_, tz_, txn.changes());
   if (!TouchesInvoiceState(event)) return absl::OkStatus();
 
   std::string key;

@@ -12,7 +12,8 @@ namespace voronka {
 
 class IndicatorProjection : public Projection {
  public:
-  static constexpr int kVersion = 1;
+  // 2: organisations called per day as counter rows (o/...), not entries.
+  static constexpr int kVersion = 2;
   explicit IndicatorProjection(const FunnelConfig& config);
 
   std::string_view name() const override { return "indicators"; }

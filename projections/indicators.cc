@@ -14,42 +14,41 @@ namespace {
 // Applies `fill` to the rows of every scope the credit goes to.
 // `index_manager`: also list the manager under the department (md/...).
 // Only stateless views do: an entity view's diff could delete the entry.
-template <typename Fill>
-void Credit(View& view, int64_t day, const ManagerId* manager,
+// `Out` is a View or Changes (both have Row() and Put()).
+template <typename Out, typename Fill>
+void Credit(Out& out, int64_t day, const ManagerId* manager,
             const DepartmentId* department, Fill fill,
             bool index_manager = true) {
-  fill(view.Row(Key("i").Str(kIndicatorScopeTotal).Str("").Int(day)));
+  fill(out.Row(Key("i").Str(kIndicatorScopeTotal).Str("").Int(day)));
   if (manager != nullptr && !manager->empty()) {
-    fill(view.Row(
+    fill(out.Row(
         Key("i").Str(kIndicatorScopeManager).Str(manager->value()).Int(day)));
     if (index_manager && department != nullptr && !department->empty()) {
-      view.Put(Key("md").Str(department->value()).Str(manager->value()), "");
+      out.Put(Key("md").Str(department->value()).Str(manager->value()), "");
     }
   }
   if (department != nullptr && !department->empty()) {
-    fill(view.Row(Key("i")
-                      .Str(kIndicatorScopeDepartment)
-                      .Str(department->value())
-                      .Int(day)));
+    fill(out.Row(Key("i")
+                     .Str(kIndicatorScopeDepartment)
+                     .Str(department->value())
+                     .Int(day)));
   }
 }
 
-void MarkOrgCalled(View& view, int64_t day, const CallLogged& call) {
-  view.Put(
-      Key("o").Str(kIndicatorScopeTotal).Str("").Int(day).Str(call.org.value()),
-      "");
-  view.Put(Key("o")
-               .Str(kIndicatorScopeManager)
-               .Str(call.manager.value())
-               .Int(day)
-               .Str(call.org.value()),
-           "");
-  view.Put(Key("o")
-               .Str(kIndicatorScopeDepartment)
-               .Str(call.department.value())
-               .Int(day)
-               .Str(call.org.value()),
-           "");
+template <typename Out>
+void CountOrgCalled(Out& out, int64_t day, const CallLogged& call) {
+  const std::string& org = call.org.value();
+  out.Row(Key("o").Str(kIndicatorScopeTotal).Str("").Int(day)).Add(org, 1);
+  out.Row(Key("o")
+              .Str(kIndicatorScopeManager)
+              .Str(call.manager.value())
+              .Int(day))
+      .Add(org, 1);
+  out.Row(Key("o")
+              .Str(kIndicatorScopeDepartment)
+              .Str(call.department.value())
+              .Int(day))
+      .Add(org, 1);
 }
 
 template <typename T>
@@ -62,11 +61,10 @@ bool InsertSorted(std::vector<T>& list, T item) {
   return true;
 }
 
-}  // namespace
 
-View IndicatorView(const Event& event, const FunnelConfig& config,
-                   const absl::TimeZone& tz) {
-  View view;
+template <typename Out>
+void IndicatorViewInto(const Event& event, const FunnelConfig& config,
+                       const absl::TimeZone& tz, Out& view) {
   const int64_t day = DayOf(event.time, tz);
   if (const auto* c = event.get_if<CallLogged>()) {
     Credit(view, day, &c->manager, &c->department, [&](Counters& r) {
@@ -74,7 +72,7 @@ View IndicatorView(const Event& event, const FunnelConfig& config,
       if (c->outcome == CallOutcome::kAnswered) r.Add("calls_answered", 1);
       r.Add("talk_seconds", c->billsec_s.value_or(c->duration_s));
     });
-    MarkOrgCalled(view, day, *c);
+    CountOrgCalled(view, day, *c);
   } else if (const auto* p = event.get_if<ProposalSent>()) {
     Credit(view, day, &p->manager, &p->department, [&](Counters& r) {
       if (p->kind == ProposalKind::kGeneral) {
@@ -114,7 +112,20 @@ View IndicatorView(const Event& event, const FunnelConfig& config,
       });
     }
   }
+}
+
+}  // namespace
+
+View IndicatorView(const Event& event, const FunnelConfig& config,
+                   const absl::TimeZone& tz) {
+  View view;
+  IndicatorViewInto(event, config, tz, view);
   return view;
+}
+
+void AddIndicatorView(const Event& event, const FunnelConfig& config,
+                      const absl::TimeZone& tz, Changes& changes) {
+  IndicatorViewInto(event, config, tz, changes);
 }
 
 bool TouchesInvoiceState(const Event& event) {

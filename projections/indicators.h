@@ -10,9 +10,11 @@
 //   invoices_issued, invoices_issued_amount.<CUR>
 //   invoices_paid, invoices_paid_amount.<CUR>
 //   deals_won, deals_lost
-// Entries o/<scope>/<id>/<day>/<org> mark the organisations called that day,
-// so that B (calls per organisation) divides by the organisations called in
-// the whole queried range, not by an average of daily ratios. Entries
+// Rows o/<scope>/<id>/<day> count the calls per organisation that day, one
+// field per organisation called (named by its id), so that B (calls per
+// organisation) divides by the distinct organisations called in the whole
+// queried range, not by an average of daily ratios; being counters they are
+// merged without reading, like every other row. Entries
 // md/<department>/<manager> list the managers credited in each department.
 //
 // Credit goes to the manager and department named on the event. An
@@ -49,6 +51,10 @@ inline constexpr std::string_view kIndicatorScopeTotal = "t";
 // manager). manager.* events contribute nothing.
 View IndicatorView(const Event& event, const FunnelConfig& config,
                    const absl::TimeZone& tz);
+// The same, added to `changes` without building the view (the projector's
+// hot path): equal to changes.Add(IndicatorView(...), +1).
+void AddIndicatorView(const Event& event, const FunnelConfig& config,
+                      const absl::TimeZone& tz, Changes& changes);
 
 // The invoice's issuers and its payments that name no manager.
 struct InvoiceState {

@@ -181,27 +181,23 @@ absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
     }
   }
 
+  // One o/ row per day, one field per organisation called that day.
   std::vector<absl::flat_hash_set<std::string>> orgs(ranges.size());
   const std::string org_prefix = Key("o").Str(scope).Str(id).str();
-  int current = -1;
-  int64_t current_day = 0;
-  VORONKA_RETURN_IF_ERROR(store.ScanEntries(
+  VORONKA_RETURN_IF_ERROR(store.ScanRows(
       org_prefix, Key("o").Str(scope).Str(id).Int(from_day).str(),
-      [&](std::string_view key, std::string_view) {
-        KeyReader r(key.substr(org_prefix.size()));
-        const int64_t day = r.Int();
+      [&](std::string_view key, const Counters& row) {
+        const int64_t day = KeyReader(key.substr(org_prefix.size())).Int();
         if (day > to_day) return false;
-        if (current < 0 || day != current_day) {
-          current = PeriodOf(ranges, day);
-          current_day = day;
-        }
-        if (current < 0) return true;
-        const std::string_view org = r.Str();
-        // absl's own string_view here (ABSL_OPTION_USE_STD_STRING_VIEW=0):
-        // looks up without building a std::string.
-        auto& set = orgs[current];
-        if (!set.contains(absl::string_view(org.data(), org.size()))) {
-          set.emplace(org);
+        const int p = PeriodOf(ranges, day);
+        if (p < 0) return true;
+        auto& set = orgs[p];
+        for (const auto& [org, calls] : row.fields()) {
+          // absl's own string_view here (ABSL_OPTION_USE_STD_STRING_VIEW=0):
+          // looks up without building a std::string.
+          if (!set.contains(absl::string_view(org.data(), org.size()))) {
+            set.emplace(org);
+          }
         }
         return true;
       }));

@@ -220,6 +220,11 @@ absl::StatusOr<std::string> ProjectionStore::CanonicalDump() const {
   return out;
 }
 
+absl::Status ProjectionStore::Flush() {
+  rocksdb::Status s = db_->Flush(rocksdb::FlushOptions(), handles_);
+  return s.ok() ? absl::OkStatus() : FromRocks(s, "flush " + path_);
+}
+
 uint64_t ProjectionStore::SizeOnDisk() const {
   uint64_t total = 0;
   for (auto* h : handles_) {

@@ -84,6 +84,8 @@ class ProjectionStore {
   // (hex-escaped): equal dumps mean equal read models.
   absl::StatusOr<std::string> CanonicalDump() const;
 
+  // Writes the memtables out to table files (what SizeOnDisk() counts).
+  absl::Status Flush();
   uint64_t SizeOnDisk() const;
 
  private:

@@ -39,6 +39,13 @@ struct Changes {
   // Entries to put (value) or delete (nullopt).
   absl::btree_map<std::string, std::optional<std::string>> entries;
 
+  // A view can be written straight into the changes (it appears, sign +1)
+  // through the same Row()/Put() a View has, without building it first.
+  Counters& Row(const std::string& key) { return rows[key]; }
+  void Put(const std::string& key, std::string value) {
+    entries[key] = std::move(value);
+  }
+
   // Adds `view` times `sign` (+1: the view appears, -1: it goes away).
   void Add(const View& view, int sign);
   // Adds after - before, touching only what differs.

@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev libsimdjson-dev nlohmann-json3-dev libcli11-dev
   libyaml-cpp-dev libspdlog-dev libfmt-dev libssl-dev libboost-dev
+  libjemalloc-dev
   kcat
 )
 

@@ -28,6 +28,13 @@ size_t StreamSize() {
   return env != nullptr ? std::strtoull(env, nullptr, 10) : 1'000'000;
 }
 
+// VORONKA_BENCH_BATCH overrides the projector's batch size.
+size_t BatchRecords() {
+  const char* env = std::getenv("VORONKA_BENCH_BATCH");
+  return env != nullptr ? std::strtoull(env, nullptr, 10)
+                        : ProjectorOptions().batch_records;
+}
+
 double PeakRssMiB() {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
@@ -50,11 +57,11 @@ void Fill(EventLog& log, size_t n) {
 // VORONKA_BENCH_LOG names a log directory to keep between runs (filled only
 // while it holds fewer events than asked for); otherwise a scratch one.
 EventLog& EmbeddedStream() {
-  static ScratchDir* dir = new ScratchDir();
+  static ScratchDir dir;  // Removed at exit.
   static EventLog* log = [] {
     const char* keep = std::getenv("VORONKA_BENCH_LOG");
     auto opened = EmbeddedLog::Open(
-        {.path = keep != nullptr ? std::string(keep) : dir->path() + "/log"});
+        {.path = keep != nullptr ? std::string(keep) : dir.path() + "/log"});
     if (!opened.ok()) std::abort();
     auto end = (*opened)->EndOffsets();
     if (!end.ok()) std::abort();
@@ -100,13 +107,14 @@ void Rebuild(benchmark::State& state, EventLog& log) {
     auto store = ProjectionStore::Open({.path = dir.path() + "/store"});
     P projection(FunnelConfig::Default());
     auto projector = Projector::Open(log, **store, projection,
-                                     {.batch_records = 8192});
+                                     {.batch_records = BatchRecords()});
     if (!projector.ok()) return state.SkipWithError("open");
     state.ResumeTiming();
     if (absl::Status s = (*projector)->CatchUp(*end); !s.ok()) {
       return state.SkipWithError(std::string(s.message()).c_str());
     }
     state.PauseTiming();
+    if (!(*store)->Flush().ok()) return state.SkipWithError("flush");
     size = (*store)->SizeOnDisk();
     if constexpr (std::is_same_v<P, FunnelProjection>) {
       refolded_events = projection.counts().refolded_events;
