@@ -23,6 +23,7 @@
 #include <string_view>
 
 #include "absl/container/btree_map.h"
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "events/money.h"
 
@@ -51,6 +52,11 @@ class Counters {
   std::string Encode() const;
   // DataLoss if `bytes` is not an Encode() result.
   static absl::StatusOr<Counters> Decode(std::string_view bytes);
+  // Calls `fn(name, value)` for each field of encoded `bytes`, in name
+  // order, without building a Counters; DataLoss as Decode().
+  static absl::Status ForEachField(
+      std::string_view bytes,
+      absl::FunctionRef<void(std::string_view, int64_t)> fn);
 
   friend bool operator==(const Counters&, const Counters&) = default;
 
@@ -58,8 +64,9 @@ class Counters {
   Map fields_;
 };
 
-// RocksDB merge operator adding Counters rows; a malformed operand is logged
-// by RocksDB as a merge failure (the key then reads as Corruption).
+// RocksDB merge operator adding Counters rows (all operands of a key in one
+// pass); a malformed operand is logged by RocksDB as a merge failure (the
+// key then reads as Corruption).
 std::shared_ptr<rocksdb::MergeOperator> NewCountersMergeOperator();
 
 }  // namespace voronka

@@ -181,26 +181,30 @@ absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
     }
   }
 
-  // One o/ row per day, one field per organisation called that day.
+  // One o/ row per day, one field per organisation called that day: read
+  // the names from the encoded rows, without decoding them into Counters.
   std::vector<absl::flat_hash_set<std::string>> orgs(ranges.size());
   const std::string org_prefix = Key("o").Str(scope).Str(id).str();
-  VORONKA_RETURN_IF_ERROR(store.ScanRows(
+  absl::Status decode_error;
+  VORONKA_RETURN_IF_ERROR(store.ScanRowBytes(
       org_prefix, Key("o").Str(scope).Str(id).Int(from_day).str(),
-      [&](std::string_view key, const Counters& row) {
+      [&](std::string_view key, std::string_view bytes) {
         const int64_t day = KeyReader(key.substr(org_prefix.size())).Int();
         if (day > to_day) return false;
         const int p = PeriodOf(ranges, day);
         if (p < 0) return true;
         auto& set = orgs[p];
-        for (const auto& [org, calls] : row.fields()) {
-          // absl's own string_view here (ABSL_OPTION_USE_STD_STRING_VIEW=0):
-          // looks up without building a std::string.
-          if (!set.contains(absl::string_view(org.data(), org.size()))) {
-            set.emplace(org);
-          }
-        }
-        return true;
+        decode_error = Counters::ForEachField(
+            bytes, [&](std::string_view org, int64_t) {
+              // absl's own string_view (ABSL_OPTION_USE_STD_STRING_VIEW=0):
+              // looks up without building a std::string.
+              if (!set.contains(absl::string_view(org.data(), org.size()))) {
+                set.emplace(org);
+              }
+            });
+        return decode_error.ok();
       }));
+  VORONKA_RETURN_IF_ERROR(decode_error);
   for (size_t i = 0; i < periods.size(); ++i) {
     periods[i].totals.organisations_called =
         static_cast<int64_t>(orgs[i].size());

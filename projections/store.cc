@@ -137,9 +137,9 @@ absl::Status ProjectionStore::ScanEntries(
   return FromRocks(it->status(), "scan");
 }
 
-absl::Status ProjectionStore::ScanRows(
+absl::Status ProjectionStore::ScanRowBytes(
     std::string_view prefix, std::string_view start,
-    const std::function<bool(std::string_view, const Counters&)>& fn) const {
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it(
       db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
   const std::string_view from = start.empty() ? prefix : start;
@@ -148,11 +148,25 @@ absl::Status ProjectionStore::ScanRows(
     const std::string_view key = it->key().ToStringView();
     if (key.substr(0, prefix.size()) != prefix) break;
     if (it->value().empty()) continue;
-    absl::StatusOr<Counters> row = Counters::Decode(it->value().ToStringView());
-    if (!row.ok()) return row.status();
-    if (!fn(key, *row)) break;
+    if (!fn(key, it->value().ToStringView())) break;
   }
   return FromRocks(it->status(), "scan rows");
+}
+
+absl::Status ProjectionStore::ScanRows(
+    std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view, const Counters&)>& fn) const {
+  absl::Status decode_error;
+  absl::Status s = ScanRowBytes(
+      prefix, start, [&](std::string_view key, std::string_view bytes) {
+        absl::StatusOr<Counters> row = Counters::Decode(bytes);
+        if (!row.ok()) {
+          decode_error = row.status();
+          return false;
+        }
+        return fn(key, *row);
+      });
+  return decode_error.ok() ? s : decode_error;
 }
 
 absl::StatusOr<std::vector<int64_t>> ProjectionStore::Positions() const {
