@@ -106,7 +106,8 @@ absl::Status Counters::ForEachField(
 absl::StatusOr<Counters> Counters::Decode(std::string_view bytes) {
   Counters row;
   absl::Status s = ForEachField(
-      bytes, [&](std::string_view name, int64_t value) { row.Add(name, value); });
+      bytes,
+      [&](std::string_view name, int64_t value) { row.Add(name, value); });
   if (!s.ok()) return s;
   return row;
 }
@@ -148,10 +149,11 @@ class CountersMergeOperator : public rocksdb::MergeOperator {
 
  private:
   static bool AddTo(std::string_view bytes, Counters& sum) {
-    return Counters::ForEachField(bytes, [&](std::string_view name,
-                                             int64_t value) {
-             sum.Add(name, value);
-           }).ok();
+    return Counters::ForEachField(bytes,
+                                  [&](std::string_view name, int64_t value) {
+                                    sum.Add(name, value);
+                                  })
+        .ok();
   }
 };
 

@@ -67,7 +67,12 @@ View DealView(const DealState& state, const FunnelConfig& config,
                                 .Str(state.stage_department.value())
                                 .Str(state.owner ? state.owner->value() : ""));
   work.Add("deals", 1);
-  if (open) work.Add("open", 1);
+  if (open) {
+    work.Add("open", 1);
+    // Summed stage entry times: the average time in stage at any "now" is
+    // now - entered_s / open, for whatever rows a query adds up.
+    work.Add("entered_s", state.stage_entered.unix_micros() / 1'000'000);
+  }
   if (state.amount) {
     work.AddMoney("amount", *state.amount);
     if (open) {
@@ -99,6 +104,7 @@ View DealView(const DealState& state, const FunnelConfig& config,
 
   if (!open) return view;
   if (state.queue) {
+    view.Row(Key("ql").Str(state.queue->department.value())).Add("deals", 1);
     view.Put(Key("q")
                  .Str(state.queue->department.value())
                  .Int(state.queue->since.unix_micros())

@@ -4,7 +4,10 @@
 //
 // Rows (Counters, summed over deals):
 //   w/funnel/stage/department/owner   deals, open, amount.<CUR>,
-//                                     forecast_bp.<CUR> (amount x bp, open)
+//                                     forecast_bp.<CUR> (amount x bp, open),
+//                                     entered_s (stage entry times of the
+//                                     open deals, unix seconds, summed)
+//   ql/department                     deals        (queue length)
 //   g/funnel/stage/day                reached      (geometry, by reach day)
 //   c/funnel/stage/cohort_day         entered, to_next, to_won, moved_on,
 //                                     next_wait_s  (conversion per cohort)

@@ -27,7 +27,8 @@ namespace voronka {
 
 class FunnelProjection : public Projection {
  public:
-  static constexpr int kVersion = 1;
+  // 2: queue lengths (ql/) and summed stage entry times (entered_s) in rows.
+  static constexpr int kVersion = 2;
   explicit FunnelProjection(const FunnelConfig& config);
 
   std::string_view name() const override { return "funnel"; }

@@ -61,7 +61,6 @@ bool InsertSorted(std::vector<T>& list, T item) {
   return true;
 }
 
-
 template <typename Out>
 void IndicatorViewInto(const Event& event, const FunnelConfig& config,
                        const absl::TimeZone& tz, Out& view) {

@@ -70,35 +70,38 @@ absl::StatusOr<std::vector<QueueEntry>> QueryQueue(const ProjectionStore& store,
                                                    std::string_view department,
                                                    size_t offset, size_t limit,
                                                    size_t* total) {
+  if (total != nullptr) {
+    VORONKA_ASSIGN_OR_RETURN(Counters length,
+                             store.GetRow(Key("ql").Str(department).str()));
+    *total = static_cast<size_t>(length.Get("deals"));
+  }
   std::vector<QueueEntry> out;
+  if (limit == 0) return out;
   size_t seen = 0;
   const std::string prefix = Key("q").Str(department).str();
   VORONKA_RETURN_IF_ERROR(store.ScanEntries(
       prefix, "", [&](std::string_view key, std::string_view value) {
-        ++seen;
-        if (seen > offset && out.size() < limit) {
-          KeyReader r(key.substr(prefix.size()));
-          QueueEntry e;
-          e.department = std::string(department);
-          e.since = Timestamp::FromUnixMicros(r.Int());
-          e.deal = std::string(r.Str());
-          e.reason = std::string(value);
-          out.push_back(std::move(e));
-        }
-        return total != nullptr || out.size() < limit;
+        if (++seen <= offset) return true;
+        KeyReader r(key.substr(prefix.size()));
+        QueueEntry e;
+        e.department = std::string(department);
+        e.since = Timestamp::FromUnixMicros(r.Int());
+        e.deal = std::string(r.Str());
+        e.reason = std::string(value);
+        out.push_back(std::move(e));
+        return out.size() < limit;
       }));
-  if (total != nullptr) *total = seen;
   return out;
 }
 
 absl::StatusOr<std::map<std::string, int64_t>> QueueLengths(
     const ProjectionStore& store) {
   std::map<std::string, int64_t> lengths;
-  VORONKA_RETURN_IF_ERROR(store.ScanEntries(
-      Key("q").str(), "", [&](std::string_view key, std::string_view) {
-        KeyReader r(key);
-        r.Str();
-        ++lengths[std::string(r.Str())];
+  const std::string prefix = Key("ql").str();
+  VORONKA_RETURN_IF_ERROR(store.ScanRows(
+      prefix, "", [&](std::string_view key, const Counters& row) {
+        lengths[std::string(KeyReader(key.substr(prefix.size())).Str())] =
+            row.Get("deals");
         return true;
       }));
   return lengths;
@@ -194,8 +197,8 @@ absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
         const int p = PeriodOf(ranges, day);
         if (p < 0) return true;
         auto& set = orgs[p];
-        decode_error = Counters::ForEachField(
-            bytes, [&](std::string_view org, int64_t) {
+        decode_error =
+            Counters::ForEachField(bytes, [&](std::string_view org, int64_t) {
               // absl's own string_view (ABSL_OPTION_USE_STD_STRING_VIEW=0):
               // looks up without building a std::string.
               if (!set.contains(absl::string_view(org.data(), org.size()))) {
@@ -285,15 +288,9 @@ absl::StatusOr<std::vector<StageWorkload>> QueryStageWorkloads(
             w.by_owner[std::string(owner)].AddAll(row);
             return true;
           }));
-      const std::string st = Key("st").Str(f).Str(w.stage).str();
-      VORONKA_RETURN_IF_ERROR(store.ScanEntries(
-          st, "", [&](std::string_view key, std::string_view) {
-            const Timestamp entered = Timestamp::FromUnixMicros(
-                KeyReader(key.substr(st.size())).Int());
-            ++w.aged_deals;
-            w.age_sum_s += (now - entered) / absl::Seconds(1);
-            return true;
-          }));
+      w.aged_deals = w.totals.Get("open");
+      w.age_sum_s = w.aged_deals * (now.unix_micros() / 1'000'000) -
+                    w.totals.Get("entered_s");
       out.push_back(std::move(w));
     }
   }

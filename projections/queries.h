@@ -114,11 +114,12 @@ absl::StatusOr<std::vector<std::string>> DepartmentManagers(
 
 struct StageWorkload {
   std::string funnel, stage;
-  Counters totals;  // deals, open, amount.<CUR>, forecast_bp.<CUR>
+  // deals, open, amount.<CUR>, forecast_bp.<CUR>, entered_s.
+  Counters totals;
   std::map<std::string, Counters> by_department;
   std::map<std::string, Counters> by_owner;  // "" = unowned.
-  // Open deals in the st/ index and their summed age at `now` (seconds);
-  // over the whole stage, whatever the department/owner filter.
+  // The open deals counted in `totals` and their summed age at `now`
+  // (seconds), from entered_s: the filter applies.
   int64_t aged_deals = 0;
   int64_t age_sum_s = 0;
 };

@@ -42,11 +42,10 @@ TEST(CountersTest, ForEachFieldReadsTheEncodingInNameOrder) {
   row.AddMoney("applications_amount",
                Money{125000, *Currency::FromCode("RUB")});
   std::vector<std::pair<std::string, int64_t>> seen;
-  ASSERT_TRUE(Counters::ForEachField(row.Encode(),
-                                     [&](std::string_view name, int64_t v) {
-                                       seen.emplace_back(name, v);
-                                     })
-                  .ok());
+  ASSERT_TRUE(Counters::ForEachField(row.Encode(), [&](std::string_view name,
+                                                       int64_t v) {
+                seen.emplace_back(name, v);
+              }).ok());
   EXPECT_EQ(seen, (std::vector<std::pair<std::string, int64_t>>{
                       {"applications_amount.RUB", 125000},
                       {"calls", 1},

@@ -315,6 +315,20 @@ TEST_F(QueryApiRoutesTest, StageWorkloadsByDepartmentAndOwner) {
   EXPECT_EQ(r["stages"][5]["deals"], 1);
   EXPECT_EQ(r["stages"][5]["open"], 0);
   EXPECT_EQ(r["stages"][5]["avg_time_in_stage_s"], nullptr);
+  // The filters apply to the time in stage too: bob holds d1 and d6, the
+  // unowned ones are d3 and d4.
+  json bob_aged =
+      Ok("/v1/stages?funnel=acquisition&owner=bob"
+         "&now=2026-11-10T12:00:00Z");
+  EXPECT_EQ(bob_aged["stages"][2]["open"], 2);
+  EXPECT_EQ(bob_aged["stages"][2]["avg_time_in_stage_s"],
+            (615600 + 345600) / 2);
+  EXPECT_EQ(bob_aged["stages"][0]["avg_time_in_stage_s"], nullptr);
+  json unowned_aged =
+      Ok("/v1/stages?funnel=acquisition&owner="
+         "&now=2026-11-10T12:00:00Z");
+  EXPECT_EQ(unowned_aged["stages"][2]["avg_time_in_stage_s"],
+            (432000 + 356400) / 2);
 
   json bob = Ok("/v1/stages?funnel=acquisition&owner=bob");
   EXPECT_EQ(bob["stages"][2]["open"], 2);

@@ -2,8 +2,8 @@
 // dev broker: a simulated stream (VORONKA_BENCH_EVENTS events, default
 // 1,000,000; at most 200,000 on the dev broker, whose mock cluster keeps
 // only 5 MiB per partition) is appended once, then each projection folds it
-// from position 0 into a fresh store. Prints events/s, peak RSS and the store's size.
-// Target (issue 3): >= 1M events/s/core for indicators and stages.
+// from position 0 into a fresh store. Prints events/s, peak RSS and the store's
+// size. Target (issue 3): >= 1M events/s/core for indicators and stages.
 #include <sys/resource.h>
 
 #include <cstdlib>
@@ -43,10 +43,12 @@ double PeakRssMiB() {
 
 // Appends the simulated stream to `log` in batches.
 void Fill(EventLog& log, size_t n) {
-  Simulator sim(FunnelConfig::Default(),
-                {.seed = 3, .lead_gen_managers = 60, .closers = 25,
-                 .account_managers = 15, .key_account_managers = 5,
-                 .organisations = 100000});
+  Simulator sim(FunnelConfig::Default(), {.seed = 3,
+                                          .lead_gen_managers = 60,
+                                          .closers = 25,
+                                          .account_managers = 15,
+                                          .key_account_managers = 5,
+                                          .organisations = 100000});
   for (size_t done = 0; done < n;) {
     const size_t batch = std::min<size_t>(10000, n - done);
     if (!log.Append(sim.Next(batch)).ok()) std::abort();
@@ -144,10 +146,22 @@ void BM_RebuildIndicatorsKafka(benchmark::State& state) {
 void BM_RebuildFunnelKafka(benchmark::State& state) {
   Rebuild<FunnelProjection>(state, KafkaStream());
 }
-BENCHMARK(BM_RebuildIndicatorsEmbedded)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_RebuildFunnelEmbedded)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_RebuildIndicatorsKafka)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
-BENCHMARK(BM_RebuildFunnelKafka)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_RebuildIndicatorsEmbedded)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
+BENCHMARK(BM_RebuildFunnelEmbedded)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
+BENCHMARK(BM_RebuildIndicatorsKafka)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
+BENCHMARK(BM_RebuildFunnelKafka)
+    ->Unit(benchmark::kSecond)
+    ->Iterations(1)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace voronka::bench
