@@ -239,6 +239,15 @@ absl::Status ProjectionStore::Flush() {
   return s.ok() ? absl::OkStatus() : FromRocks(s, "flush " + path_);
 }
 
+absl::Status ProjectionStore::CompactRows() {
+  rocksdb::CompactRangeOptions options;
+  options.bottommost_level_compaction =
+      rocksdb::BottommostLevelCompaction::kForceOptimized;
+  rocksdb::Status s = db_->Flush(rocksdb::FlushOptions(), handles_[1]);
+  if (s.ok()) s = db_->CompactRange(options, handles_[1], nullptr, nullptr);
+  return s.ok() ? absl::OkStatus() : FromRocks(s, "compact rows of " + path_);
+}
+
 uint64_t ProjectionStore::SizeOnDisk() const {
   uint64_t total = 0;
   for (auto* h : handles_) {

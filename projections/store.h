@@ -91,6 +91,12 @@ class ProjectionStore {
 
   // Writes the memtables out to table files (what SizeOnDisk() counts).
   absl::Status Flush();
+  // Compacts the rows family down to one value per row. A store filled fast
+  // (a rebuild) holds many merge operands per row, each merged again by
+  // every read until background compaction catches up: a rebuild compacts
+  // before it is put in service, so its first queries are as fast as later
+  // ones. Blocks; reads and commits go on meanwhile.
+  absl::Status CompactRows();
   uint64_t SizeOnDisk() const;
 
  private:

@@ -155,6 +155,9 @@ absl::Status RunRebuild(ProjectFlags flags) {
                   << std::flush;
       }
     }
+    std::cout << fmt::format("rebuild {}: compacting the rows\n", flags.name)
+              << std::flush;
+    VORONKA_RETURN_IF_ERROR(store->CompactRows());
   }
   VORONKA_RETURN_IF_ERROR(generations.Promote(generation));
   std::cout << fmt::format(

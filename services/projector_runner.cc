@@ -93,6 +93,7 @@ absl::Status ProjectorRunner::FillAndPromote(const std::string& generation,
           projector->Step(absl::Milliseconds(200)).status());
     }
     if (stop_) return absl::OkStatus();  // Unpromoted; deleted next time.
+    VORONKA_RETURN_IF_ERROR(fresh->CompactRows());  // store.h says why.
   }
   VORONKA_RETURN_IF_ERROR(generations_.Promote(generation));
   spdlog::info("projector {}: rebuilt store {} in service", status_.name,

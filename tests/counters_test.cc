@@ -11,6 +11,7 @@
 
 #include "fmt/format.h"
 #include "gtest/gtest.h"
+#include "projections/store.h"
 #include "rocksdb/db.h"
 #include "rocksdb/merge_operator.h"
 #include "tests/testing/temp_dir.h"
@@ -126,6 +127,38 @@ TEST(CountersMergeTest, AMalformedOperandFailsTheMergeInsteadOfGuessing) {
   std::string value;
   rocksdb::Status s = db->Get(rocksdb::ReadOptions(), "k", &value);
   EXPECT_TRUE(s.IsCorruption()) << s.ToString();
+}
+
+// A store filled by many commits, then compacted as a rebuild does before it
+// goes into service: the same model, row for row.
+TEST(CountersMergeTest, CompactingAStoresRowsKeepsItsModel) {
+  testing::TempDir dir;
+  auto store = ProjectionStore::Open({.path = dir.Sub("store")});
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::mt19937_64 rng(5);
+  std::map<std::string, Counters> expected;
+  for (int64_t batch = 1; batch <= 300; ++batch) {
+    Changes changes;
+    for (int i = 0; i < 20; ++i) {
+      const std::string key = fmt::format("w/acquisition/{}", rng() % 9);
+      const std::string field = fmt::format("f{}", rng() % 4);
+      const int64_t delta = static_cast<int64_t>(rng() % 5) - 2;
+      changes.rows[key].Add(field, delta);
+      expected[key].Add(field, delta);
+    }
+    ASSERT_TRUE((*store)->Commit(changes, {batch}).ok());
+  }
+  auto before = (*store)->CanonicalDump();
+  ASSERT_TRUE(before.ok());
+  ASSERT_TRUE((*store)->CompactRows().ok());
+  auto after = (*store)->CanonicalDump();
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(*before, *after);
+  for (const auto& [key, sum] : expected) {
+    auto row = (*store)->GetRow(key);
+    ASSERT_TRUE(row.ok());
+    EXPECT_EQ(*row, sum) << key;
+  }
 }
 
 }  // namespace

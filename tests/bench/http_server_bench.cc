@@ -53,8 +53,9 @@ void RunClient(benchmark::State& state, const char* target) {
   http::request<http::string_body> req{http::verb::post, target, 11};
   req.set(http::field::host, "localhost");
   req.set(http::field::content_type, "application/cloudevents+json");
-  req.body() = std::string(
-      R"({"specversion":"1.0","type":"call.logged","source":"crm","id":")") +
+  req.body() =
+      std::string(
+          R"({"specversion":"1.0","type":"call.logged","source":"crm","id":")") +
       std::string(160, 'x') + R"("})";
   req.prepare_payload();
   beast::flat_buffer buffer;
@@ -70,7 +71,11 @@ void RunClient(benchmark::State& state, const char* target) {
 void BM_HttpSmallPost(benchmark::State& state) {
   RunClient(state, "/v1/events");
 }
-BENCHMARK(BM_HttpSmallPost)->Threads(1)->Threads(16)->Threads(64)->UseRealTime();
+BENCHMARK(BM_HttpSmallPost)
+    ->Threads(1)
+    ->Threads(16)
+    ->Threads(64)
+    ->UseRealTime();
 
 void BM_HttpBlockingHandler(benchmark::State& state) {
   RunClient(state, "/v1/slow-events");
