@@ -14,8 +14,9 @@
 // mix. Processes serving the projection notice the change (they poll
 // Current()) and reopen. Creating generations is serialised between
 // processes by an flock on DIR/LOCK, so a serving process starting up and a
-// `voronka project rebuild` never create the same generation. A directory that is itself a store (from before
-// generations) is not handled: the layout is created fresh.
+// `voronka project rebuild` never create the same generation. A directory that
+// is itself a store (from before generations) is not handled: the layout is
+// created fresh.
 #ifndef VORONKA_PROJECTIONS_GENERATIONS_H_
 #define VORONKA_PROJECTIONS_GENERATIONS_H_
 
