@@ -22,10 +22,9 @@ uint64_t ConfigFingerprint(const FunnelConfig& config) {
     text += fmt::format(";funnel={}/{}:", f.name.value(), f.kind);
     for (const Stage& s : f.stages) {
       text += fmt::format(
-          "{}|{}|{}|{}|{}|{},", s.name.value(),
-          s.owner ? s.owner->value() : "", s.probability_bp,
-          absl::FormatDuration(s.sla), absl::FormatDuration(s.idle_limit),
-          static_cast<int>(s.outcome));
+          "{}|{}|{}|{}|{}|{},", s.name.value(), s.owner ? s.owner->value() : "",
+          s.probability_bp, absl::FormatDuration(s.sla),
+          absl::FormatDuration(s.idle_limit), static_cast<int>(s.outcome));
     }
   }
   return StableHash128(text).first;

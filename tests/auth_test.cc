@@ -66,7 +66,8 @@ std::string Message(const absl::Status& s) { return std::string(s.message()); }
 
 TEST(TokenStoreTest, LoadsNamesHashesAndRoles) {
   testing::TempDir dir;
-  absl::StatusOr<TokenStore> store = TokenStore::Load(WriteFile(dir, ValidFile()));
+  absl::StatusOr<TokenStore> store =
+      TokenStore::Load(WriteFile(dir, ValidFile()));
   ASSERT_TRUE(store.ok()) << store.status();
   ASSERT_EQ(store->entries().size(), 2u);
   EXPECT_EQ(store->entries()[0].name, "crm-ingest");
@@ -82,7 +83,8 @@ TEST(TokenStoreTest, EmptyFileHasNoTokens) {
 }
 
 TEST(TokenStoreTest, MissingFileIsNotFound) {
-  absl::StatusOr<TokenStore> store = TokenStore::Load("/nonexistent/tokens.yaml");
+  absl::StatusOr<TokenStore> store =
+      TokenStore::Load("/nonexistent/tokens.yaml");
   EXPECT_EQ(store.status().code(), absl::StatusCode::kNotFound);
   EXPECT_THAT(Message(store.status()), HasSubstr("/nonexistent/tokens.yaml"));
 }
@@ -95,7 +97,9 @@ struct RejectCase {
 TEST(TokenStoreTest, RejectsBadFilesNamingFileKeyAndReason) {
   const std::string h = Sha256Hex("x");
   const std::vector<RejectCase> cases = {
-      {fmt::format("tokens:\n  - {{name: a, sha256: {}, roles: [ingest, writer]}}\n", h),
+      {fmt::format(
+           "tokens:\n  - {{name: a, sha256: {}, roles: [ingest, writer]}}\n",
+           h),
        "t.yaml: tokens[0].roles[1]: unknown role 'writer'"},
       {"tokens:\n  - {name: a, sha256: abc123, roles: [ingest]}\n",
        "t.yaml: tokens[0].sha256: not 64 hex digits"},
@@ -135,14 +139,15 @@ class AuthorizeTest : public ::testing::Test {
 };
 
 TEST_F(AuthorizeTest, TokenWithTheRoleYieldsItsName) {
-  absl::StatusOr<std::string> who =
-      store_.Authorize(WithAuthorization("Bearer " + kIngestToken), Role::kIngest);
+  absl::StatusOr<std::string> who = store_.Authorize(
+      WithAuthorization("Bearer " + kIngestToken), Role::kIngest);
   ASSERT_TRUE(who.ok()) << who.status();
   EXPECT_EQ(*who, "crm-ingest");
   // The scheme is case-insensitive.
-  EXPECT_TRUE(store_.Authorize(WithAuthorization("bearer " + kIngestToken),
-                               Role::kIngest)
-                  .ok());
+  EXPECT_TRUE(
+      store_
+          .Authorize(WithAuthorization("bearer " + kIngestToken), Role::kIngest)
+          .ok());
 }
 
 TEST_F(AuthorizeTest, MissingMalformedOrUnknownTokenIsUnauthenticated) {
@@ -176,7 +181,8 @@ TEST_F(AuthorizeTest, KnownTokenWithoutTheRoleIsPermissionDenied) {
 }
 
 TEST_F(AuthorizeTest, AdminImpliesEveryRole) {
-  for (Role role : {Role::kIngest, Role::kViewer, Role::kAuditor, Role::kAdmin}) {
+  for (Role role :
+       {Role::kIngest, Role::kViewer, Role::kAuditor, Role::kAdmin}) {
     absl::StatusOr<std::string> who =
         store_.Authorize(WithAuthorization("Bearer " + kAdminToken), role);
     ASSERT_TRUE(who.ok()) << RoleName(role);
@@ -209,8 +215,9 @@ testing::CommandResult Voronka(const std::vector<std::string>& args) {
 TEST(TokenCommandTest, AddPrintsTheTokenOnceAndStoresOnlyItsHash) {
   testing::TempDir dir;
   const std::string file = dir.Sub("tokens.yaml");
-  testing::CommandResult add = Voronka(
-      {"token", "add", "--file", file, "--name", "crm", "--roles", "ingest,viewer"});
+  testing::CommandResult add =
+      Voronka({"token", "add", "--file", file, "--name", "crm", "--roles",
+               "ingest,viewer"});
   ASSERT_EQ(add.exit_code, 0);
   std::vector<std::string> lines =
       absl::StrSplit(add.out, '\n', absl::SkipEmpty());
@@ -245,10 +252,11 @@ TEST(TokenCommandTest, AddPrintsTheTokenOnceAndStoresOnlyItsHash) {
       store->Authorize(WithAuthorization("Bearer " + token), Role::kViewer);
   ASSERT_TRUE(who.ok()) << who.status();
   EXPECT_EQ(*who, "crm");
-  EXPECT_EQ(store->Authorize(WithAuthorization("Bearer " + token), Role::kAuditor)
-                .status()
-                .code(),
-            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(
+      store->Authorize(WithAuthorization("Bearer " + token), Role::kAuditor)
+          .status()
+          .code(),
+      absl::StatusCode::kPermissionDenied);
 
   testing::CommandResult list = Voronka({"token", "list", "--file", file});
   ASSERT_EQ(list.exit_code, 0);

@@ -42,10 +42,9 @@ class Client {
   }
 
   // Sends a request and reads the response; throws on socket errors.
-  Response Send(http::verb method, const std::string& target,
-                std::string body = "",
-                const std::vector<std::pair<std::string, std::string>>&
-                    headers = {}) {
+  Response Send(
+      http::verb method, const std::string& target, std::string body = "",
+      const std::vector<std::pair<std::string, std::string>>& headers = {}) {
     http::request<http::string_body> req{method, target, 11};
     req.set(http::field::host, "localhost");
     for (const auto& [k, v] : headers) req.set(k, v);
@@ -106,20 +105,21 @@ class HttpServerTest : public ::testing::Test {
 };
 
 TEST_F(HttpServerTest, RoutesWithPathParamsAndDecodedQuery) {
-  ASSERT_TRUE(server_
-                  .Route("GET", "/v1/deals/{deal}/events/{seq}",
-                         [](const HttpRequest& r) {
-                           nlohmann::json q = nlohmann::json::array();
-                           for (const auto& [k, v] : r.query) q.push_back({k, v});
-                           return HttpResponse::Json(
-                               200, {{"deal", r.PathParam("deal")},
-                                     {"seq", r.PathParam("seq")},
-                                     {"path", r.path},
-                                     {"query", q},
-                                     {"xs", r.QueryAll("x")},
-                                     {"agent", r.Header("USER-agent").value_or("")}});
-                         })
-                  .ok());
+  ASSERT_TRUE(
+      server_
+          .Route("GET", "/v1/deals/{deal}/events/{seq}",
+                 [](const HttpRequest& r) {
+                   nlohmann::json q = nlohmann::json::array();
+                   for (const auto& [k, v] : r.query) q.push_back({k, v});
+                   return HttpResponse::Json(
+                       200, {{"deal", r.PathParam("deal")},
+                             {"seq", r.PathParam("seq")},
+                             {"path", r.path},
+                             {"query", q},
+                             {"xs", r.QueryAll("x")},
+                             {"agent", r.Header("USER-agent").value_or("")}});
+                 })
+          .ok());
   ASSERT_TRUE(server_
                   .Route("GET", "/v1/deals/special/events/{seq}",
                          [](const HttpRequest&) {
@@ -138,8 +138,9 @@ TEST_F(HttpServerTest, RoutesWithPathParamsAndDecodedQuery) {
   EXPECT_EQ(j["seq"], "7");
   EXPECT_EQ(j["path"], "/v1/deals/d/1/events/7");
   EXPECT_EQ(j["xs"], nlohmann::json::array({"a b", "c d"}));
-  EXPECT_EQ(j["query"], nlohmann::json::parse(
-                            R"([["x","a b"],["x","c d"],["empty",""],["flag",""]])"));
+  EXPECT_EQ(j["query"],
+            nlohmann::json::parse(
+                R"([["x","a b"],["x","c d"],["empty",""],["flag",""]])"));
   EXPECT_EQ(j["agent"], "test/1");
 
   EXPECT_EQ(client.Send(http::verb::get, "/v1/deals/special/events/1").body(),
@@ -269,16 +270,17 @@ TEST_F(HttpServerTest, BodyOverLimitIs413BeforeTheBodyIsRead) {
     Client client(server_.port());
     client.WriteRaw(
         "POST /v1/events HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-        "\r\n400\r\n" + std::string(1024, 'a') + "\r\n10\r\n" +
-        std::string(16, 'b') + "\r\n");
+        "\r\n400\r\n" +
+        std::string(1024, 'a') + "\r\n10\r\n" + std::string(16, 'b') + "\r\n");
     EXPECT_EQ(client.Read().result_int(), 413);
   }
   {
     // Exactly at the limit is fine.
     Client client(server_.port());
-    EXPECT_EQ(client.Send(http::verb::post, "/v1/events", std::string(1024, 'x'))
-                  .result_int(),
-              200);
+    EXPECT_EQ(
+        client.Send(http::verb::post, "/v1/events", std::string(1024, 'x'))
+            .result_int(),
+        200);
   }
   server_.Stop(absl::Seconds(5));  // Before `calls` goes away.
   EXPECT_EQ(calls, 1);
@@ -288,16 +290,17 @@ TEST_F(HttpServerTest, SixteenMebibyteBodyWithExpectContinue) {
   ASSERT_TRUE(server_
                   .Route("POST", "/v1/batch",
                          [](const HttpRequest& r) {
-                           return HttpResponse{.body = std::to_string(r.body.size())};
+                           return HttpResponse{
+                               .body = std::to_string(r.body.size())};
                          })
                   .ok());
   StartServer();
   Client client(server_.port());
   const size_t size = 16 << 20;
-  client.WriteRaw(fmt::format(
-      "POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n"
-      "Expect: 100-continue\r\n\r\n",
-      size));
+  client.WriteRaw(
+      fmt::format("POST /v1/batch HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n"
+                  "Expect: 100-continue\r\n\r\n",
+                  size));
   Response interim = client.Read();
   EXPECT_EQ(interim.result_int(), 100);
   client.WriteRaw(std::string(size, 'e'));
@@ -345,7 +348,8 @@ TEST_F(HttpServerTest, BlockedHandlerDoesNotStallOtherConnections) {
     Client other(server_.port());
     auto start = std::chrono::steady_clock::now();
     EXPECT_EQ(other.Send(http::verb::get, "/v1/fast").body(), "fast");
-    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(1));
+    EXPECT_LT(std::chrono::steady_clock::now() - start,
+              std::chrono::seconds(1));
   }
   release.set_value();
   EXPECT_EQ(blocked.get(), "unblocked");
@@ -358,7 +362,8 @@ TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequestAndRefusesNew) {
                   .Route("POST", "/v1/slow",
                          [&](const HttpRequest& r) {
                            entered.Notify();
-                           std::this_thread::sleep_for(std::chrono::milliseconds(700));
+                           std::this_thread::sleep_for(
+                               std::chrono::milliseconds(700));
                            return HttpResponse{.body = "done " + r.body};
                          })
                   .ok());
@@ -377,8 +382,8 @@ TEST_F(HttpServerTest, GracefulStopFinishesInFlightRequestAndRefusesNew) {
   });
   ASSERT_TRUE(entered.WaitForNotificationWithTimeout(absl::Seconds(5)));
   auto start = std::chrono::steady_clock::now();
-  auto stopped = std::async(std::launch::async,
-                            [&] { server_.Stop(absl::Seconds(10)); });
+  auto stopped =
+      std::async(std::launch::async, [&] { server_.Stop(absl::Seconds(10)); });
   // New connections are refused while the slow request is still running.
   bool refused = false;
   for (int i = 0; i < 100 && !refused; ++i) {
@@ -427,7 +432,9 @@ TEST_F(HttpServerTest, StopIsBoundedByGrace) {
 TEST_F(HttpServerTest, OverMaxConnectionsIs503WithRetryAfter) {
   ASSERT_TRUE(server_
                   .Route("GET", "/v1/ping",
-                         [](const HttpRequest&) { return HttpResponse{.body = "pong"}; })
+                         [](const HttpRequest&) {
+                           return HttpResponse{.body = "pong"};
+                         })
                   .ok());
   StartServer({.max_connections = 2});
   auto first = std::make_unique<Client>(server_.port());
@@ -457,7 +464,8 @@ TEST_F(HttpServerTest, HandlerExceptionIs500WithoutItsMessage) {
   ASSERT_TRUE(server_
                   .Route("GET", "/v1/boom",
                          [](const HttpRequest&) -> HttpResponse {
-                           throw std::runtime_error("secret-db-password-in-here");
+                           throw std::runtime_error(
+                               "secret-db-password-in-here");
                          })
                   .ok());
   StartServer();
