@@ -422,27 +422,19 @@ absl::StatusOr<std::vector<StageConversion>> QueryConversion(
 absl::StatusOr<std::map<std::string, absl::btree_map<std::string, int64_t>>>
 QueryForecast(const ProjectionStore& store, ForecastGroup group,
               std::string_view funnel) {
+  VORONKA_ASSIGN_OR_RETURN(std::vector<WorkloadRow> rows,
+                           QueryWorkloads(store, funnel));
   std::map<std::string, absl::btree_map<std::string, int64_t>> out;
-  const std::string prefix =
-      funnel.empty() ? Key("w").str() : Key("w").Str(funnel).str();
-  VORONKA_RETURN_IF_ERROR(store.ScanRows(
-      prefix, "", [&](std::string_view key, const Counters& row) {
-        KeyReader r(key);
-        r.Str();
-        const std::string_view f = r.Str();
-        r.Str();  // stage
-        const std::string_view department = r.Str();
-        const std::string_view owner = r.Str();
-        const auto amounts = row.MoneyOf("forecast_bp");
-        if (amounts.empty()) return true;
-        const std::string_view name = group == ForecastGroup::kFunnel ? f
-                                      : group == ForecastGroup::kDepartment
-                                          ? department
-                                          : owner;
-        auto& sums = out[std::string(name)];
-        for (const auto& [currency, bp] : amounts) sums[currency] += bp;
-        return true;
-      }));
+  for (const WorkloadRow& w : rows) {
+    const auto amounts = w.counters.MoneyOf("forecast_bp");
+    if (amounts.empty()) continue;
+    const std::string& name = group == ForecastGroup::kFunnel ? w.funnel
+                              : group == ForecastGroup::kDepartment
+                                  ? w.department
+                                  : w.owner;
+    auto& sums = out[name];
+    for (const auto& [currency, bp] : amounts) sums[currency] += bp;
+  }
   return out;
 }
 

@@ -51,7 +51,7 @@ absl::StatusOr<std::vector<std::string>> IndicatorIds(
 
 struct WorkloadRow {
   std::string funnel, stage, department, owner;  // "" owner: unowned.
-  Counters counters;  // deals, open, amount.<CUR>, forecast_bp.<CUR>
+  Counters counters;  // deals, open, amount.<CUR>, forecast_bp.<CUR>, entered_s
 };
 // Stage workloads of one funnel ("" = every funnel), in key order.
 absl::StatusOr<std::vector<WorkloadRow>> QueryWorkloads(

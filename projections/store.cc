@@ -122,35 +122,40 @@ absl::StatusOr<Counters> ProjectionStore::GetRow(std::string_view key) const {
   return Counters::Decode(value);
 }
 
-absl::Status ProjectionStore::ScanEntries(
-    std::string_view prefix, std::string_view start,
-    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+namespace {
+
+// Calls `fn` for the keys of `family` under `prefix` from `start`, in key
+// order, until it returns false; values that are empty are skipped when
+// `skip_empty` (rows that summed to nothing).
+absl::Status ScanFamily(
+    rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
+    std::string_view prefix, std::string_view start, bool skip_empty,
+    const std::function<bool(std::string_view, std::string_view)>& fn) {
   std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), handles_[0]));
+      db.NewIterator(rocksdb::ReadOptions(), family));
   const std::string_view from = start.empty() ? prefix : start;
   for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
        it->Next()) {
     const std::string_view key = it->key().ToStringView();
     if (key.substr(0, prefix.size()) != prefix) break;
+    if (skip_empty && it->value().empty()) continue;
     if (!fn(key, it->value().ToStringView())) break;
   }
-  return FromRocks(it->status(), "scan");
+  return FromRocks(it->status(), skip_empty ? "scan rows" : "scan");
+}
+
+}  // namespace
+
+absl::Status ProjectionStore::ScanEntries(
+    std::string_view prefix, std::string_view start,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return ScanFamily(*db_, handles_[0], prefix, start, /*skip_empty=*/false, fn);
 }
 
 absl::Status ProjectionStore::ScanRowBytes(
     std::string_view prefix, std::string_view start,
     const std::function<bool(std::string_view, std::string_view)>& fn) const {
-  std::unique_ptr<rocksdb::Iterator> it(
-      db_->NewIterator(rocksdb::ReadOptions(), handles_[1]));
-  const std::string_view from = start.empty() ? prefix : start;
-  for (it->Seek(rocksdb::Slice(from.data(), from.size())); it->Valid();
-       it->Next()) {
-    const std::string_view key = it->key().ToStringView();
-    if (key.substr(0, prefix.size()) != prefix) break;
-    if (it->value().empty()) continue;
-    if (!fn(key, it->value().ToStringView())) break;
-  }
-  return FromRocks(it->status(), "scan rows");
+  return ScanFamily(*db_, handles_[1], prefix, start, /*skip_empty=*/true, fn);
 }
 
 absl::Status ProjectionStore::ScanRows(
