@@ -5,10 +5,13 @@
 #include <filesystem>
 #include <mutex>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/time/clock.h"
 #include "events/codec.h"
 #include "events/status.h"
 #include "fmt/format.h"
 #include "rocksdb/db.h"
+#include "rocksdb/filter_policy.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -42,18 +45,29 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
   return absl::UnavailableError(msg);
 }
 
+constexpr char kDedupFamily[] = "dedup";
+
 // One caller's records waiting to be group-committed.
 struct PendingAppend {
   std::span<const std::string> records;
   std::vector<LogPosition> positions;
   absl::Status status;
   bool done = false;
+  // Set for AppendOnce: the (source, id) keys and content fingerprints of
+  // the records, and where the outcome goes.
+  const std::vector<std::string>* keys = nullptr;
+  const std::vector<uint64_t>* fingerprints = nullptr;
+  int64_t recorded_us = 0;
+  AppendOnceResult* once = nullptr;
 };
 
 }  // namespace
 
 struct EmbeddedLog::Impl {
   ~Impl() {
+    for (rocksdb::ColumnFamilyHandle* h : handles) {
+      if (db != nullptr) db->DestroyColumnFamilyHandle(h);
+    }
     db.reset();
     if (!secondary_dir.empty()) {
       std::error_code ignored;
@@ -63,6 +77,9 @@ struct EmbeddedLog::Impl {
 
   EmbeddedLogOptions options;
   std::unique_ptr<rocksdb::DB> db;
+  // The (source, id) index; null on a read-only log.
+  rocksdb::ColumnFamilyHandle* dedup = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;  // Owned, closed first.
   std::string secondary_dir;  // Scratch space of a read-only instance.
 
   std::mutex mu;
@@ -71,11 +88,17 @@ struct EmbeddedLog::Impl {
   bool writing = false;              // A leader is writing. Guarded by mu.
   int64_t end_offset = 0;  // Next offset; durable below. Guarded by mu.
 
+  // Queues `self` and returns once a group commit wrote it (or failed).
+  void Commit(PendingAppend& self);
   absl::StatusOr<std::vector<LogPosition>> AppendEncoded(
       std::span<const std::string> records);
-  // Writes `group` as one synced WriteBatch starting at `base`.
-  absl::Status WriteGroup(const std::vector<PendingAppend*>& group,
-                          int64_t base);
+  // Writes `group` as one synced WriteBatch starting at `base`, filling each
+  // pending's positions (and AppendOnce outcomes); returns the new end.
+  absl::StatusOr<int64_t> WriteGroup(const std::vector<PendingAppend*>& group,
+                                     int64_t base);
+  // The index entries of the AppendOnce keys in `group`, in order.
+  absl::StatusOr<std::vector<std::optional<DedupEntry>>> LookUp(
+      const std::vector<PendingAppend*>& group);
   int64_t durable_end() {
     std::lock_guard<std::mutex> lock(mu);
     return end_offset;
@@ -85,11 +108,18 @@ struct EmbeddedLog::Impl {
 absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::Impl::AppendEncoded(
     std::span<const std::string> records) {
   if (records.empty()) return std::vector<LogPosition>{};
-  if (options.read_only) {
-    return absl::FailedPreconditionError(
-        fmt::format("embedded log {} is open read-only", options.path));
-  }
   PendingAppend self{.records = records};
+  Commit(self);
+  if (!self.status.ok()) return self.status;
+  return std::move(self.positions);
+}
+
+void EmbeddedLog::Impl::Commit(PendingAppend& self) {
+  if (options.read_only) {
+    self.status = absl::FailedPreconditionError(
+        fmt::format("embedded log {} is open read-only", options.path));
+    return;
+  }
   std::unique_lock<std::mutex> lock(mu);
   queue.push_back(&self);
   while (!self.done) {
@@ -103,39 +133,98 @@ absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::Impl::AppendEncoded(
     queue.clear();
     int64_t base = end_offset;
     lock.unlock();
-    absl::Status status = WriteGroup(group, base);
+    absl::StatusOr<int64_t> end = WriteGroup(group, base);
     lock.lock();
-    int64_t offset = base;
     for (PendingAppend* p : group) {
-      p->status = status;
-      if (status.ok()) {
-        p->positions.reserve(p->records.size());
-        for (size_t i = 0; i < p->records.size(); ++i) {
-          p->positions.push_back({0, offset++});
-        }
+      if (!end.ok()) {
+        p->status = end.status();
+        p->positions.clear();
       }
       p->done = true;
     }
-    if (status.ok()) end_offset = offset;
+    if (end.ok()) end_offset = *end;
     writing = false;
     cv.notify_all();
   }
-  if (!self.status.ok()) return self.status;
-  return std::move(self.positions);
 }
 
-absl::Status EmbeddedLog::Impl::WriteGroup(
+absl::StatusOr<std::vector<std::optional<DedupEntry>>>
+EmbeddedLog::Impl::LookUp(const std::vector<PendingAppend*>& group) {
+  std::vector<rocksdb::Slice> keys;
+  for (const PendingAppend* p : group) {
+    if (p->once == nullptr) continue;
+    for (const std::string& k : *p->keys) keys.emplace_back(k);
+  }
+  std::vector<std::optional<DedupEntry>> found(keys.size());
+  if (keys.empty()) return found;
+  std::vector<rocksdb::PinnableSlice> values(keys.size());
+  std::vector<rocksdb::Status> statuses(keys.size());
+  db->MultiGet(rocksdb::ReadOptions(), dedup, keys.size(), keys.data(),
+               values.data(), statuses.data());
+  for (size_t i = 0; i < keys.size(); ++i) {
+    if (statuses[i].IsNotFound()) continue;
+    VORONKA_RETURN_IF_ERROR(FromRocks(statuses[i], "dedup index lookup"));
+    found[i] =
+        DecodeDedupEntry(std::string_view(values[i].data(), values[i].size()));
+    if (!found[i].has_value()) {
+      return absl::DataLossError(fmt::format(
+          "embedded log {}: dedup index entry of {} bytes (want {})",
+          options.path, values[i].size(), kDedupValueSize));
+    }
+  }
+  return found;
+}
+
+absl::StatusOr<int64_t> EmbeddedLog::Impl::WriteGroup(
     const std::vector<PendingAppend*>& group, int64_t base) {
+  VORONKA_ASSIGN_OR_RETURN(std::vector<std::optional<DedupEntry>> found,
+                           LookUp(group));
   rocksdb::WriteBatch batch;
   int64_t offset = base;
-  for (const PendingAppend* p : group) {
-    for (const std::string& record : p->records) {
-      batch.Put(OffsetKey(offset++), record);
+  size_t next_found = 0;
+  // Keys appended by earlier pendings of this group (not in the index yet).
+  absl::flat_hash_map<std::string_view, DedupEntry> in_group;
+  for (PendingAppend* p : group) {
+    p->positions.clear();
+    p->positions.reserve(p->records.size());
+    if (p->once == nullptr) {
+      for (const std::string& record : p->records) {
+        p->positions.push_back({0, offset});
+        batch.Put(OffsetKey(offset++), record);
+      }
+      continue;
     }
+    const size_t n = p->records.size();
+    std::vector<std::optional<DedupEntry>> known(n);
+    for (size_t i = 0; i < n; ++i) {
+      known[i] = std::move(found[next_found++]);
+      if (auto it = in_group.find((*p->keys)[i]); it != in_group.end()) {
+        known[i] = it->second;
+      }
+    }
+    AppendOnceResult& r = *p->once;
+    std::vector<size_t> first_of;
+    ClassifyBatch(*p->keys, *p->fingerprints, known, &r, &first_of);
+    if (r.conflicts > 0) continue;  // All or nothing: nothing written.
+    for (size_t i = 0; i < n; ++i) {
+      if (r.outcomes[i] != AppendOutcome::kAppended) continue;
+      const DedupEntry entry{.position = {0, offset},
+                             .fingerprint = (*p->fingerprints)[i],
+                             .recorded_us = p->recorded_us};
+      r.positions[i] = entry.position;
+      batch.Put(OffsetKey(offset++), p->records[i]);
+      batch.Put(dedup, (*p->keys)[i], EncodeDedupEntry(entry));
+      in_group[(*p->keys)[i]] = entry;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      if (first_of[i] != i) r.positions[i] = r.positions[first_of[i]];
+    }
+    p->positions = r.positions;
   }
   rocksdb::WriteOptions wo;
   wo.sync = options.sync;
-  return FromRocks(db->Write(wo, &batch), "append");
+  VORONKA_RETURN_IF_ERROR(FromRocks(db->Write(wo, &batch), "append"));
+  return offset;
 }
 
 namespace {
@@ -234,6 +323,14 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
   impl->options = options;
   rocksdb::DB* db = nullptr;
   rocksdb::Status s;
+  rocksdb::ColumnFamilyOptions dedup_options(ro);
+  dedup_options.compaction_filter_factory =
+      DedupWindowFilterFactory(options.dedup_window);
+  rocksdb::BlockBasedTableOptions dedup_table;
+  dedup_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  dedup_options.table_factory.reset(
+      rocksdb::NewBlockBasedTableFactory(dedup_table));
+  dedup_options.write_buffer_size = 32 << 20;
   if (options.read_only) {
     // A secondary instance follows files the primary (a running `voronka
     // serve`) may compact away, which a plain read-only open does not.
@@ -248,12 +345,16 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
     // Replay what the primary has written since its last flush (its WAL).
     if (s.ok()) s = db->TryCatchUpWithPrimary();
   } else {
-    s = rocksdb::DB::Open(ro, options.path, &db);
+    ro.create_missing_column_families = true;
+    std::vector<rocksdb::ColumnFamilyDescriptor> families = {
+        {rocksdb::kDefaultColumnFamilyName, ro}, {kDedupFamily, dedup_options}};
+    s = rocksdb::DB::Open(ro, options.path, families, &impl->handles, &db);
   }
   if (!s.ok()) {
     return FromRocks(s, fmt::format("open {}", options.path));
   }
   impl->db.reset(db);
+  if (impl->handles.size() == 2) impl->dedup = impl->handles[1];
   std::unique_ptr<rocksdb::Iterator> it(
       impl->db->NewIterator(rocksdb::ReadOptions()));
   it->SeekToLast();
@@ -269,6 +370,28 @@ absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::Append(
     EncodeEventTo(events[i], &records[i]);
   }
   return impl_->AppendEncoded(records);
+}
+
+absl::StatusOr<AppendOnceResult> EmbeddedLog::AppendOnce(
+    std::span<const Event> events) {
+  AppendOnceResult result;
+  if (events.empty()) return result;
+  std::vector<std::string> records(events.size());
+  std::vector<std::string> keys(events.size());
+  std::vector<uint64_t> fingerprints(events.size());
+  for (size_t i = 0; i < events.size(); ++i) {
+    EncodeEventTo(events[i], &records[i]);
+    keys[i] = DedupKey(events[i]);
+    fingerprints[i] = RecordFingerprint(records[i]);
+  }
+  PendingAppend self{.records = records,
+                     .keys = &keys,
+                     .fingerprints = &fingerprints,
+                     .recorded_us = absl::ToUnixMicros(absl::Now()),
+                     .once = &result};
+  impl_->Commit(self);
+  if (!self.status.ok()) return self.status;
+  return result;
 }
 
 absl::StatusOr<std::vector<LogPosition>> EmbeddedLog::AppendRaw(

@@ -11,6 +11,11 @@
 // codec.h record. Thread-safe. A reader sees records as soon as they are
 // durable.
 //
+// Idempotent appends (AppendOnce, events/idempotent_log.h): the (source, id)
+// index (events/dedup.h) is the column family "dedup" of the same database;
+// a group commit looks every key up, appends only new events and writes
+// their index entries in the same WriteBatch as the records.
+//
 //   absl::StatusOr<std::unique_ptr<EmbeddedLog>> log =
 //       EmbeddedLog::Open({.path = "/var/lib/voronka/log"});
 #ifndef VORONKA_EVENTS_EMBEDDED_LOG_H_
@@ -20,6 +25,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "events/dedup.h"
 #include "events/log.h"
 
 namespace voronka {
@@ -34,6 +41,8 @@ struct EmbeddedLogOptions {
   // instance. Append() then fails with FailedPrecondition and readers stop
   // at the end as of the open.
   bool read_only = false;
+  // How long AppendOnce remembers a (source, id), at least (events/dedup.h).
+  absl::Duration dedup_window = absl::Hours(24 * 30);
 };
 
 class EmbeddedLog : public EventLog {
@@ -50,6 +59,11 @@ class EmbeddedLog : public EventLog {
   absl::StatusOr<std::vector<int64_t>> EndOffsets() override;
   absl::StatusOr<std::unique_ptr<LogReader>> OpenReader(
       ReaderOptions options) override;
+
+  // Appends the events whose (source, id) the log has not appended before
+  // (events/idempotent_log.h has the contract). FailedPrecondition on a
+  // read-only log.
+  absl::StatusOr<AppendOnceResult> AppendOnce(std::span<const Event> events);
 
   // Appends already-encoded records (codec.h format) as they are. Used by
   // tests that need to plant a corrupt record, and by restore tools.

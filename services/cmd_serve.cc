@@ -25,10 +25,12 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "events/idempotent_log.h"
 #include "events/status.h"
 #include "fmt/format.h"
 #include "projections/queries.h"
 #include "services/commands.h"
+#include "services/ingest_api.h"
 #include "services/query_api.h"
 #include "services/server.h"
 #include "services/simulator.h"
@@ -131,9 +133,14 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
   return absl::OkStatus();
 }
 
-std::string StatusLine(const Server& server, int64_t log_end,
-                       int64_t demo_sent) {
+std::string StatusLine(const Server& server, int64_t log_end, int64_t demo_sent,
+                       const IngestCounters& ingest) {
   std::string line = fmt::format("log {} events", log_end);
+  if (ingest.requests > 0) {
+    line += fmt::format(" | ingest {} req, {} events ({} dup, {} rejected)",
+                        ingest.requests.load(), ingest.accepted.load(),
+                        ingest.duplicates.load(), ingest.rejected.load());
+  }
   for (const ProjectorStatus& s : server.status()) {
     int64_t at = 0;
     for (int64_t p : s.positions) at += p;
@@ -158,13 +165,27 @@ absl::Status RunServe(const ServeFlags& flags) {
       std::unique_ptr<Server> server,
       Server::Start({.data_dir = flags.data_dir, .config = &config}));
   Server* s = server.get();
+  std::unique_ptr<IdempotentLog> ingest_log =
+      MakeIdempotent(&server->embedded_log());
+  IngestCounters ingest_counters;
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<QueryApiServer> api,
-      QueryApiServer::Start(flags.api,
-                            {.config = &config,
-                             .indicators = [s] { return s->indicators(); },
-                             .funnel = [s] { return s->funnel(); }},
-                            std::cout));
+      QueryApiServer::Start(
+          flags.api,
+          {.config = &config,
+           .indicators = [s] { return s->indicators(); },
+           .funnel = [s] { return s->funnel(); }},
+          std::cout, [&](HttpServer& http, const TokenStore* tokens) {
+            return RegisterIngestApi(http, {.config = &config,
+                                            .log = ingest_log.get(),
+                                            .tokens = tokens,
+                                            .counters = &ingest_counters});
+          }));
+  std::cout << fmt::format(
+                   "  ingest (docs/ingest.md): POST {}/v1/events "
+                   "(CloudEvents: structured, batch or binary mode)\n",
+                   api->url())
+            << std::flush;
   SimulatorOptions sim_options{.seed = flags.seed,
                                .organisations = flags.organisations};
   if (flags.demo && !flags.seed_given) {
@@ -208,8 +229,8 @@ absl::Status RunServe(const ServeFlags& flags) {
         std::vector<Event> events = sim.Next(n);
         const Timestamp now = Timestamp::Now();
         for (Event& e : events) e.recorded_time = now;
-        absl::StatusOr<std::vector<LogPosition>> appended =
-            server->log().Append(events);
+        absl::StatusOr<AppendOnceResult> appended =
+            ingest_log->AppendOnce(events);
         if (!appended.ok()) {
           demo_status = appended.status();
           break;
@@ -233,7 +254,8 @@ absl::Status RunServe(const ServeFlags& flags) {
       break;
     }
     absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
-    std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent)
+    std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent,
+                            ingest_counters)
               << std::endl;
     if (flags.demo && flags.demo_events > 0 && demo_sent >= flags.demo_events) {
       break;
@@ -241,16 +263,19 @@ absl::Status RunServe(const ServeFlags& flags) {
   }
   stop = true;
   if (demo.joinable()) demo.join();
+  // Stop accepting; requests in flight finish (their appends are durable
+  // when they are answered).
+  api->Stop();
   VORONKA_RETURN_IF_ERROR(demo_status);
   if (!signalled || flags.demo) {
     absl::Status caught_up = server->WaitCaughtUp(absl::Seconds(60));
     if (!caught_up.ok() && !signalled) return caught_up;
   }
   absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
-  std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent)
+  std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent,
+                          ingest_counters)
             << std::endl;
   if (flags.demo) VORONKA_RETURN_IF_ERROR(PrintSummary(*server, std::cout));
-  api->Stop();
   server->Stop();
   std::cout << "voronka serve: stopped; every projector committed its last "
                "batch. Run it again to resume.\n";

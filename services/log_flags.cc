@@ -4,6 +4,7 @@
 
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
+#include "events/status.h"
 #include "fmt/format.h"
 
 namespace voronka {
@@ -32,14 +33,16 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags) {
     if (!flags.kafka_config.empty()) {
       return absl::InvalidArgumentError("-X applies to --kafka only");
     }
-    auto log = EmbeddedLog::Open(
-        {.path = flags.data_dir, .read_only = flags.read_only});
+    auto log = EmbeddedLog::Open({.path = flags.data_dir,
+                                  .read_only = flags.read_only,
+                                  .dedup_window = flags.dedup_window});
     if (!log.ok()) return log.status();
     return std::unique_ptr<EventLog>(std::move(*log));
   }
   KafkaLogOptions options{.brokers = flags.kafka_brokers,
                           .topic = flags.topic,
-                          .create_partitions = flags.create_partitions};
+                          .create_partitions = flags.create_partitions,
+                          .append_timeout = flags.append_timeout};
   for (const std::string& entry : flags.kafka_config) {
     const size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {
@@ -52,6 +55,22 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags) {
   auto log = KafkaLog::Open(std::move(options));
   if (!log.ok()) return log.status();
   return std::unique_ptr<EventLog>(std::move(*log));
+}
+
+absl::StatusOr<IngestLog> OpenIngestLog(const LogFlags& flags,
+                                        const std::string& kafka_dedup_dir) {
+  IngestLog out;
+  VORONKA_ASSIGN_OR_RETURN(out.log, OpenLog(flags));
+  if (auto* embedded = dynamic_cast<EmbeddedLog*>(out.log.get())) {
+    out.once = MakeIdempotent(embedded);
+    return out;
+  }
+  auto* kafka = dynamic_cast<KafkaLog*>(out.log.get());
+  if (kafka == nullptr) return absl::InternalError("unknown log backend");
+  VORONKA_ASSIGN_OR_RETURN(
+      out.once, OpenKafkaIdempotent(kafka, {.dedup_dir = kafka_dedup_dir,
+                                            .window = flags.dedup_window}));
+  return out;
 }
 
 std::string DescribeLog(const LogFlags& flags) {

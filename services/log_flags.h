@@ -17,6 +17,8 @@
 
 #include "CLI/CLI.hpp"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "events/idempotent_log.h"
 #include "events/log.h"
 
 namespace voronka {
@@ -28,6 +30,11 @@ struct LogFlags {
   std::vector<std::string> kafka_config;  // "key=value"
   int create_partitions = 0;  // Kafka: create a missing topic with this many.
   bool read_only = false;     // Embedded: a snapshot, see EmbeddedLogOptions.
+  // Kafka: how long an append may wait for acknowledgements before it fails
+  // with Unavailable (KafkaLogOptions::append_timeout).
+  absl::Duration append_timeout = absl::Seconds(30);
+  // How long idempotent appends remember a (source, id) (events/dedup.h).
+  absl::Duration dedup_window = absl::Hours(24 * 30);
 };
 
 // Adds --data, --kafka, --topic, -X to `cmd`, storing into `flags` (which
@@ -38,6 +45,16 @@ void AddLogFlags(CLI::App& cmd, LogFlags& flags,
 
 // Opens the log the flags name.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags);
+
+// The log the flags name with its idempotent append (events/
+// idempotent_log.h): the embedded log's own, or for Kafka a de-duplication
+// index in `kafka_dedup_dir`. `once` appends into `log`.
+struct IngestLog {
+  std::unique_ptr<EventLog> log;
+  std::unique_ptr<IdempotentLog> once;  // Destroyed before `log`.
+};
+absl::StatusOr<IngestLog> OpenIngestLog(const LogFlags& flags,
+                                        const std::string& kafka_dedup_dir);
 
 // "embedded log at DIR" / "Kafka topic T on BROKERS", for messages.
 std::string DescribeLog(const LogFlags& flags);

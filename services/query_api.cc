@@ -858,7 +858,11 @@ void AddApiListenFlags(CLI::App& cmd, ApiListenFlags& flags) {
   cmd.add_option("--tokens", flags.tokens_path,
                  "Bearer-token file of the query API (docs/auth.md)");
   cmd.add_flag("--insecure-dev", flags.insecure_dev,
-               "Serve the query API WITHOUT authentication (development only)");
+               "Serve the HTTP API WITHOUT authentication (development only)");
+  cmd.add_option("--max-body", flags.max_body_bytes,
+                 "Largest request body in bytes (larger: 413)")
+      ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
+      ->capture_default_str();
 }
 
 absl::Status CheckApiListenFlags(const ApiListenFlags& flags) {
@@ -876,7 +880,8 @@ absl::Status CheckApiListenFlags(const ApiListenFlags& flags) {
 }
 
 absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
-    const ApiListenFlags& flags, QueryApiOptions options, std::ostream& out) {
+    const ApiListenFlags& flags, QueryApiOptions options, std::ostream& out,
+    const MoreRoutes& more_routes) {
   VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags));
   VORONKA_ASSIGN_OR_RETURN(auto address, ParseListen(flags.listen));
   std::unique_ptr<QueryApiServer> server(new QueryApiServer());
@@ -889,16 +894,23 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
   const bool serves_indicators = static_cast<bool>(options.indicators);
   const bool serves_funnel = static_cast<bool>(options.funnel);
   VORONKA_RETURN_IF_ERROR(RegisterQueryApi(server->http_, std::move(options)));
+  if (more_routes) {
+    VORONKA_RETURN_IF_ERROR(more_routes(server->http_, server->tokens_.get()));
+  }
   VORONKA_RETURN_IF_ERROR(
-      server->http_.Start({.address = address.first, .port = address.second}));
-  const std::string url =
+      server->http_.Start({.address = address.first,
+                           .port = address.second,
+                           .max_body_bytes = flags.max_body_bytes}));
+  server->url_ =
       fmt::format("http://{}:{}", address.first, server->http_.port());
+  const std::string& url = server->url_;
   if (flags.insecure_dev) {
     out << "\n"
-           "!! WARNING: --insecure-dev: the query API has NO AUTHENTICATION.\n"
+           "!! WARNING: --insecure-dev: the HTTP API has NO AUTHENTICATION.\n"
            "!! Anyone who can reach "
-        << url
-        << " reads every read model.\n"
+        << url << " reads every read model"
+        << (more_routes ? " and can append events" : "")
+        << ".\n"
            "!! Development machines only; use --tokens FILE anywhere else.\n\n";
   }
   out << "listening on " << url << "\n";

@@ -68,6 +68,7 @@ struct ApiListenFlags {
   std::string listen = "127.0.0.1:8480";
   std::string tokens_path;
   bool insecure_dev = false;
+  size_t max_body_bytes = 16 << 20;  // --max-body: larger requests get 413.
 };
 void AddApiListenFlags(CLI::App& cmd, ApiListenFlags& flags);
 
@@ -75,24 +76,35 @@ void AddApiListenFlags(CLI::App& cmd, ApiListenFlags& flags);
 // both, or a bad --listen.
 absl::Status CheckApiListenFlags(const ApiListenFlags& flags);
 
+// Registers more routes on the API's server (e.g. ingest), with the token
+// store the server checks (null under --insecure-dev).
+using MoreRoutes =
+    std::function<absl::Status(HttpServer& server, const TokenStore* tokens)>;
+
 // The query API on its own HttpServer, with the token store it checks.
 class QueryApiServer {
  public:
   // Loads the tokens, registers the routes (options.tokens is set here) and
-  // starts listening; prints "listening on http://ADDR:PORT" (the real
-  // port when 0 was asked) and, with --insecure-dev, a loud warning to
-  // `out`. Unavailable if the address can not be bound.
+  // `more_routes`, and starts listening; prints "listening on
+  // http://ADDR:PORT" (the real port when 0 was asked) and, with
+  // --insecure-dev, a loud warning to `out`. Unavailable if the address can
+  // not be bound.
   static absl::StatusOr<std::unique_ptr<QueryApiServer>> Start(
-      const ApiListenFlags& flags, QueryApiOptions options, std::ostream& out);
+      const ApiListenFlags& flags, QueryApiOptions options, std::ostream& out,
+      const MoreRoutes& more_routes = nullptr);
   ~QueryApiServer() { Stop(); }
 
   uint16_t port() const { return http_.port(); }
-  void Stop() { http_.Stop(absl::Seconds(5)); }
+  // "http://ADDR:PORT" with the real port.
+  const std::string& url() const { return url_; }
+  // Stops accepting, lets requests in flight finish (up to 10 s).
+  void Stop() { http_.Stop(absl::Seconds(10)); }
 
  private:
   QueryApiServer() = default;
   std::unique_ptr<TokenStore> tokens_;
   HttpServer http_;
+  std::string url_;
 };
 
 // Adds the routes. InvalidArgument without a config; the server's errors

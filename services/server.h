@@ -35,6 +35,7 @@ class Server {
   ~Server();
 
   EventLog& log() { return *log_; }
+  EmbeddedLog& embedded_log() { return *log_; }
   const FunnelConfig& config() const { return *config_; }
   // The stores in service; null until a runner opened its first one.
   std::shared_ptr<const ProjectionStore> indicators() const {
