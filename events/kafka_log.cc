@@ -24,6 +24,7 @@
 #include "absl/status/status.h"
 #include "events/cloudevents.h"
 #include "events/codec.h"
+#include "events/kafka_record.h"
 #include "events/status.h"
 #include "fmt/format.h"
 
@@ -91,50 +92,6 @@ struct MessageContext {
   std::shared_ptr<Batch> batch;
   size_t index;
 };
-
-std::optional<std::string_view> HeaderValue(const rd_kafka_message_t* msg,
-                                            const char* name) {
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return std::nullopt;
-  }
-  const void* value = nullptr;
-  size_t size = 0;
-  if (rd_kafka_header_get_last(headers, name, &value, &size) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return std::nullopt;
-  }
-  if (value == nullptr) return std::string_view();
-  return std::string_view(static_cast<const char*>(value), size);
-}
-
-Headers AllHeaders(const rd_kafka_message_t* msg) {
-  Headers out;
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(msg, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return out;
-  }
-  const char* name = nullptr;
-  const void* value = nullptr;
-  size_t size = 0;
-  for (size_t i = 0;
-       rd_kafka_header_get_all(headers, i, &name, &value, &size) ==
-       RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
-    out.emplace_back(name,
-                     value == nullptr
-                         ? std::string()
-                         : std::string(static_cast<const char*>(value), size));
-  }
-  return out;
-}
-
-bool HasCloudEventsHeaders(const Headers& headers) {
-  return std::any_of(headers.begin(), headers.end(), [](const auto& h) {
-    return h.first.size() > 3 && (h.first.compare(0, 3, "ce_") == 0 ||
-                                  h.first.compare(0, 3, "CE_") == 0);
-  });
-}
 
 std::string JoinErrors(const DecodeResult& result) {
   std::string out;
@@ -278,19 +235,20 @@ class KafkaReader : public LogReader {
 
   // The payload if it is a codec.h record, else "".
   static std::string RecordBytes(const rd_kafka_message_t* msg) {
-    if (HeaderValue(msg, kContentTypeHeader) != kRecordContentType) return "";
+    if (KafkaHeaderValue(msg, kContentTypeHeader) != kRecordContentType)
+      return "";
     return std::string(static_cast<const char*>(msg->payload), msg->len);
   }
 
   absl::StatusOr<Event> Decode(const rd_kafka_message_t* msg) {
     std::string_view value(static_cast<const char*>(msg->payload), msg->len);
     std::optional<std::string_view> content_type =
-        HeaderValue(msg, kContentTypeHeader);
+        KafkaHeaderValue(msg, kContentTypeHeader);
     if (content_type == kRecordContentType) return DecodeEvent(value);
     if (!content_type.has_value() || *content_type == kStructuredContentType) {
       return OneEvent(decoder_.DecodeStructured(value));
     }
-    Headers headers = AllHeaders(msg);
+    Headers headers = KafkaRecordHeaders(msg);
     if (content_type->starts_with("application/json") &&
         HasCloudEventsHeaders(headers)) {
       return OneEvent(decoder_.DecodeBinary(headers, value, Binding::kKafka));

@@ -23,6 +23,8 @@ void RegisterSimulateCommand(CLI::App& app);
 void RegisterProjectCommand(CLI::App& app);
 // `voronka log ...`: inspect a log (tail, stats, append test records).
 void RegisterLogCommand(CLI::App& app);
+// `voronka ingest`: HTTP ingest and the Kafka inbox (docs/ingest.md).
+void RegisterIngestCommand(CLI::App& app);
 // `voronka token add|list`: bearer tokens of the HTTP API (docs/auth.md).
 void RegisterTokenCommand(CLI::App& app);
 

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
       "Events in, leading indicators, stage workloads and handoff queues out."};
   app.require_subcommand(1);
   voronka::RegisterServeCommand(app);
+  voronka::RegisterIngestCommand(app);
   voronka::RegisterDevBrokerCommand(app);
   voronka::RegisterSimulateCommand(app);
   voronka::RegisterLogCommand(app);
