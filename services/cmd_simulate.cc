@@ -164,8 +164,10 @@ class HttpSink : public Sink {
         interrupted_(std::move(interrupted)) {}
 
   absl::Status Write(std::span<const Event> events) override {
-    return sender_->Submit(std::vector<Event>(events.begin(), events.end()),
-                           interrupted_);
+    absl::Status status = sender_->Submit(
+        std::vector<Event>(events.begin(), events.end()), interrupted_);
+    if (!status.ok()) not_submitted_ += static_cast<int64_t>(events.size());
+    return status;
   }
   absl::Status Finish(bool stopped) override {
     return sender_->Finish(stopped);
@@ -176,7 +178,8 @@ class HttpSink : public Sink {
     std::string out =
         fmt::format("{} ({} appended, {} duplicates, {} retried requests", url_,
                     s.appended, s.duplicates, s.retries);
-    if (s.dropped > 0) out += fmt::format(", {} events not sent", s.dropped);
+    const int64_t not_sent = s.dropped + not_submitted_;
+    if (not_sent > 0) out += fmt::format(", {} events not sent", not_sent);
     return out + ")";
   }
 
@@ -184,6 +187,7 @@ class HttpSink : public Sink {
   std::unique_ptr<IngestSender> sender_;
   std::string url_;
   std::function<bool()> interrupted_;
+  int64_t not_submitted_ = 0;
 };
 
 // The bearer token: the file's content (surrounding whitespace removed), or

@@ -45,7 +45,7 @@ struct IngestSenderStats {
   int64_t appended = 0;
   int64_t duplicates = 0;
   int64_t dropped = 0;  // Events submitted but not sent (error or stop).
-  int64_t retries = 0;  // Requests beyond the first, over all batches.
+  int64_t retries = 0;  // Requests beyond the first, of acknowledged batches.
 };
 
 class IngestSender {
