@@ -492,21 +492,32 @@ struct KafkaLog::Impl {
   // `deadline`. On success the record's delivery report finishes `ctx`.
   absl::Status Enqueue(const Event& event, MessageContext* ctx,
                        absl::Time deadline) {
-    const std::string value = EncodeEvent(event);
+    const bool json = options.record_format ==
+                      KafkaLogOptions::RecordFormat::kCloudEventsJson;
+    const std::string value =
+        json ? ToStructuredJson(event) : EncodeEvent(event);
     const std::string_view key = event.key();
     const std::string type(event.type_name());
     const std::string time = FormatRfc3339(event.time);
     while (true) {
       rd_kafka_headers_t* headers = rd_kafka_headers_new(6);
-      rd_kafka_header_add(headers, "ce_specversion", -1, "1.0", 3);
-      rd_kafka_header_add(headers, "ce_id", -1, event.id.value().data(),
-                          event.id.value().size());
-      rd_kafka_header_add(headers, "ce_type", -1, type.data(), type.size());
-      rd_kafka_header_add(headers, "ce_source", -1, event.source.value().data(),
-                          event.source.value().size());
-      rd_kafka_header_add(headers, "ce_time", -1, time.data(), time.size());
-      rd_kafka_header_add(headers, kContentTypeHeader, -1,
-                          kRecordContentType.data(), kRecordContentType.size());
+      if (json) {
+        rd_kafka_header_add(headers, kContentTypeHeader, -1,
+                            kStructuredContentType.data(),
+                            kStructuredContentType.size());
+      } else {
+        rd_kafka_header_add(headers, "ce_specversion", -1, "1.0", 3);
+        rd_kafka_header_add(headers, "ce_id", -1, event.id.value().data(),
+                            event.id.value().size());
+        rd_kafka_header_add(headers, "ce_type", -1, type.data(), type.size());
+        rd_kafka_header_add(headers, "ce_source", -1,
+                            event.source.value().data(),
+                            event.source.value().size());
+        rd_kafka_header_add(headers, "ce_time", -1, time.data(), time.size());
+        rd_kafka_header_add(headers, kContentTypeHeader, -1,
+                            kRecordContentType.data(),
+                            kRecordContentType.size());
+      }
 
       rd_kafka_vu_t vus[6];
       vus[0].vtype = RD_KAFKA_VTYPE_RKT;

@@ -6,6 +6,8 @@
 // as Java clients use, so one organisation's events share a partition. Each
 // record carries the CloudEvents Kafka-binding headers ce_specversion, ce_id,
 // ce_type, ce_source, ce_time, content-type, and the codec.h bytes as value.
+// (With RecordFormat::kCloudEventsJson: the structured JSON as value and only
+// the content-type header, for an inbox topic.)
 //
 // Append() completes only from delivery reports: it returns positions when
 // every record was acknowledged by all in-sync replicas, or Unavailable once
@@ -41,6 +43,12 @@ struct KafkaLogOptions {
   // topic must exist; Open returns NotFound otherwise).
   int32_t create_partitions = 0;
   absl::Duration append_timeout = absl::Seconds(30);
+  // How Append() writes records. kCloudEventsJson writes what `kcat -P`
+  // users write to an inbox topic: the value is the structured CloudEvents
+  // JSON (ToStructuredJson), the key Event::key(), and the only header
+  // content-type: application/cloudevents+json. Readers decode both.
+  enum class RecordFormat { kCodec, kCloudEventsJson };
+  RecordFormat record_format = RecordFormat::kCodec;
   // Passed through to librdkafka (-X key=value): TLS, SASL, tuning.
   std::vector<std::pair<std::string, std::string>> client_config;
   // Validates JSON records that readers decode; Default() if null.

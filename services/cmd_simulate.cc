@@ -5,22 +5,29 @@
 //                    per line (pipe it to a file, kcat, curl...)
 //   --data DIR       the embedded log at DIR (EmbeddedLog)
 //   --kafka BROKERS  a Kafka topic (KafkaLog; --topic, default voronka.events)
+//   --url URL        HTTP ingest, POST /v1/events (IngestClient's retry
+//                    rules), over --connections N keep-alive connections;
+//                    bearer token from --token-file or $VORONKA_TOKEN
+//   --inbox BROKERS  a Kafka inbox topic (--inbox-topic, default
+//                    voronka.inbox) as `kcat -P` users write it: structured
+//                    CloudEvents JSON values, keyed by Event::key()
 //
 // It stops after --events N, or at SIGINT / SIGTERM (after the batch in
-// flight), and prints a summary to stderr. --rate paces the sending in
-// events per second of wall-clock time (0: as fast as the target takes
-// them). A log error is printed and gives a non-zero exit code (commands.h);
-// stdout closed by the reader (`| head`) ends the run normally.
+// flight), and prints a summary to stderr: the events the target
+// acknowledged (an HTTP 202, a Kafka delivery report, an append). --rate
+// paces the sending in events per second of wall-clock time (0: as fast as
+// the target takes them). A target error is printed and gives a non-zero
+// exit code (commands.h); stdout closed by the reader (`| head`) ends the
+// run normally.
 //
-// Written straight into a log, events get recorded_time = the moment of the
-// append: here the simulator stands in for ingest. On stdout they carry no
-// recordedtime, like any sender's events.
-//
-// HTTP targets (POST to an ingest endpoint) are not here yet:
-// docs/simulator.md.
+// Written straight into a log (--data, --kafka), events get recorded_time =
+// the moment of the append: here the simulator stands in for ingest. Sent
+// to stdout, HTTP ingest or an inbox they carry no recordedtime, like any
+// sender's events.
 //
 //   voronka simulate --seed 7 --events 500 --out - > events.jsonl
 //   voronka simulate --data /var/lib/voronka/log --rate 50
+//   voronka simulate --url http://127.0.0.1:8480/v1/events --connections 4
 #include <signal.h>
 
 #include <algorithm>
@@ -28,7 +35,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -36,12 +46,14 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "events/cloudevents.h"
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
 #include "events/status.h"
 #include "fmt/format.h"
 #include "services/commands.h"
+#include "services/ingest_sender.h"
 #include "services/simulator.h"
 #include "services/stop_signals.h"
 
@@ -63,14 +75,24 @@ struct SimulateFlags {
   std::string kafka;
   std::string topic = "voronka.events";
   int32_t partitions = 0;
+  std::string url;
+  std::string token_file;
+  int connections = 1;
+  std::string inbox;
+  std::string inbox_topic = "voronka.inbox";
 };
 
 // Where the events go. Write() gets each batch once; Cancelled means the
-// reader went away and the run should end quietly.
+// reader went away (or a stop signal came) and the run should end quietly.
+// Finish() waits for what Write() handed over; `stopped`: after a signal.
 class Sink {
  public:
   virtual ~Sink() = default;
   virtual absl::Status Write(std::span<const Event> events) = 0;
+  virtual absl::Status Finish(bool /*stopped*/) { return absl::OkStatus(); }
+  // Events the target acknowledged so far.
+  virtual int64_t sent() const = 0;
+  // "stdout", "embedded log DIR", ...; after Finish, with any details.
   virtual std::string Describe() const = 0;
 };
 
@@ -86,57 +108,145 @@ class StdoutSink : public Sink {
     }
     if (std::fwrite(lines.data(), 1, lines.size(), stdout) == lines.size() &&
         std::fflush(stdout) == 0) {
+      sent_ += static_cast<int64_t>(events.size());
       return absl::OkStatus();
     }
     if (errno == EPIPE) return absl::CancelledError("stdout closed");
     return absl::UnavailableError(
         fmt::format("writing to stdout: {}", std::strerror(errno)));
   }
+  int64_t sent() const override { return sent_; }
   std::string Describe() const override { return "stdout"; }
+
+ private:
+  int64_t sent_ = 0;
 };
 
+// An EventLog; `stamp`: set recorded_time (the simulator acts as ingest).
 class LogSink : public Sink {
  public:
-  LogSink(std::unique_ptr<EventLog> log, std::string name)
-      : log_(std::move(log)), name_(std::move(name)) {}
+  LogSink(std::unique_ptr<EventLog> log, std::string name, bool stamp)
+      : log_(std::move(log)), name_(std::move(name)), stamp_(stamp) {}
 
   absl::Status Write(std::span<const Event> events) override {
     std::vector<Event> stamped(events.begin(), events.end());
     const Timestamp now = Timestamp::Now();
-    for (Event& e : stamped) e.recorded_time = now;
+    if (stamp_) {
+      for (Event& e : stamped) e.recorded_time = now;
+    }
     absl::StatusOr<std::vector<LogPosition>> positions = log_->Append(stamped);
     if (!positions.ok()) {
       return absl::Status(positions.status().code(),
                           fmt::format("appending to {}: {}", name_,
                                       MessageOf(positions.status())));
     }
+    sent_ += static_cast<int64_t>(events.size());
     return absl::OkStatus();
   }
+  int64_t sent() const override { return sent_; }
   std::string Describe() const override { return name_; }
 
  private:
   std::unique_ptr<EventLog> log_;
   std::string name_;
+  bool stamp_;
+  int64_t sent_ = 0;
 };
 
-absl::StatusOr<std::unique_ptr<Sink>> OpenSink(const SimulateFlags& flags,
-                                               const FunnelConfig& config) {
+// HTTP ingest through an IngestSender; `interrupted` tells whether a stop
+// signal came while Write() waits for room in the queue.
+class HttpSink : public Sink {
+ public:
+  HttpSink(std::unique_ptr<IngestSender> sender, std::string url,
+           std::function<bool()> interrupted)
+      : sender_(std::move(sender)),
+        url_(std::move(url)),
+        interrupted_(std::move(interrupted)) {}
+
+  absl::Status Write(std::span<const Event> events) override {
+    absl::Status status = sender_->Submit(
+        std::vector<Event>(events.begin(), events.end()), interrupted_);
+    if (!status.ok()) not_submitted_ += static_cast<int64_t>(events.size());
+    return status;
+  }
+  absl::Status Finish(bool stopped) override {
+    return sender_->Finish(stopped);
+  }
+  int64_t sent() const override { return sender_->stats().acknowledged; }
+  std::string Describe() const override {
+    const IngestSenderStats s = sender_->stats();
+    std::string out =
+        fmt::format("{} ({} appended, {} duplicates, {} retried requests", url_,
+                    s.appended, s.duplicates, s.retries);
+    const int64_t not_sent = s.dropped + not_submitted_;
+    if (not_sent > 0) out += fmt::format(", {} events not sent", not_sent);
+    return out + ")";
+  }
+
+ private:
+  std::unique_ptr<IngestSender> sender_;
+  std::string url_;
+  std::function<bool()> interrupted_;
+  int64_t not_submitted_ = 0;
+};
+
+// The bearer token: the file's content (surrounding whitespace removed), or
+// $VORONKA_TOKEN, or none. Never printed.
+absl::StatusOr<std::string> ReadToken(const std::string& token_file) {
+  if (token_file.empty()) {
+    const char* env = std::getenv("VORONKA_TOKEN");
+    return std::string(env == nullptr ? "" : absl::StripAsciiWhitespace(env));
+  }
+  std::ifstream in(token_file, std::ios::binary);
+  std::string text((std::istreambuf_iterator<char>(in)),
+                   std::istreambuf_iterator<char>());
+  if (!in.good() && !in.eof()) {
+    return absl::InvalidArgumentError(
+        fmt::format("--token-file {}: cannot read it", token_file));
+  }
+  std::string token(absl::StripAsciiWhitespace(text));
+  if (token.empty() || token.find_first_of("\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--token-file {}: empty, or more than one line", token_file));
+  }
+  return token;
+}
+
+absl::StatusOr<std::unique_ptr<Sink>> OpenSink(
+    const SimulateFlags& flags, const FunnelConfig& config,
+    std::function<bool()> interrupted) {
   if (!flags.out.empty()) return std::make_unique<StdoutSink>();
   if (!flags.data.empty()) {
     VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EmbeddedLog> log,
                              EmbeddedLog::Open({.path = flags.data}));
     return std::make_unique<LogSink>(
-        std::move(log), fmt::format("embedded log {}", flags.data));
+        std::move(log), fmt::format("embedded log {}", flags.data), true);
   }
+  if (!flags.url.empty()) {
+    VORONKA_ASSIGN_OR_RETURN(std::string token, ReadToken(flags.token_file));
+    VORONKA_ASSIGN_OR_RETURN(
+        std::unique_ptr<IngestSender> sender,
+        IngestSender::Start({.client = {.url = flags.url, .token = token},
+                             .connections = flags.connections}));
+    return std::make_unique<HttpSink>(std::move(sender), flags.url,
+                                      std::move(interrupted));
+  }
+  const bool inbox = !flags.inbox.empty();
+  const std::string& brokers = inbox ? flags.inbox : flags.kafka;
+  const std::string& topic = inbox ? flags.inbox_topic : flags.topic;
+  using Format = KafkaLogOptions::RecordFormat;
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<KafkaLog> log,
-      KafkaLog::Open({.brokers = flags.kafka,
-                      .topic = flags.topic,
-                      .create_partitions = flags.partitions,
-                      .config = &config}));
+      KafkaLog::Open(
+          {.brokers = brokers,
+           .topic = topic,
+           .create_partitions = flags.partitions,
+           .record_format = inbox ? Format::kCloudEventsJson : Format::kCodec,
+           .config = &config}));
   return std::make_unique<LogSink>(
       std::move(log),
-      fmt::format("kafka {} topic {}", flags.kafka, flags.topic));
+      fmt::format("kafka {} {}topic {}", brokers, inbox ? "inbox " : "", topic),
+      /*stamp=*/!inbox);
 }
 
 absl::StatusOr<SimulatorOptions> OptionsFrom(const SimulateFlags& flags) {
@@ -165,9 +275,19 @@ absl::Status RunSimulate(const SimulateFlags& flags) {
   StopSignals stop;  // Before the sink's threads start.
   VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
                            LoadConfigFlag(flags.config_path));
+  if (flags.partitions > 0 && flags.kafka.empty() && flags.inbox.empty()) {
+    return absl::InvalidArgumentError("--partitions needs --kafka or --inbox");
+  }
   VORONKA_ASSIGN_OR_RETURN(SimulatorOptions options, OptionsFrom(flags));
   VORONKA_RETURN_IF_ERROR(Simulator::Check(config, options));
-  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink, OpenSink(flags, config));
+  bool stopped = false;
+  // Looks for a signal without waiting (from this thread only).
+  auto stop_requested = [&] {
+    if (!stopped) stopped = stop.Wait(absl::ZeroDuration());
+    return stopped;
+  };
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Sink> sink,
+                           OpenSink(flags, config, stop_requested));
 
   Simulator simulator(config, options);
   // With a rate, send about ten batches a second so the pace looks smooth.
@@ -178,7 +298,6 @@ absl::Status RunSimulate(const SimulateFlags& flags) {
   const auto begin = std::chrono::steady_clock::now();
   int64_t written = 0;
   absl::Status status;
-  bool stopped = false;
   while (!stopped && (flags.events == 0 || written < flags.events)) {
     size_t n = batch;
     if (flags.events > 0) {
@@ -195,12 +314,14 @@ absl::Status RunSimulate(const SimulateFlags& flags) {
                           std::chrono::duration<double>(
                               static_cast<double>(written) / flags.rate))
             : std::chrono::steady_clock::now();
-    stopped = stop.Wait(absl::FromChrono(
-        std::max(due - std::chrono::steady_clock::now(),
-                 std::chrono::steady_clock::duration::zero())));
+    stopped = stopped || stop.Wait(absl::FromChrono(std::max(
+                             due - std::chrono::steady_clock::now(),
+                             std::chrono::steady_clock::duration::zero())));
   }
+  absl::Status finished = sink->Finish(stopped);
+  if (status.ok() || absl::IsCancelled(status)) status = finished;
   fmt::print(stderr, "voronka simulate: seed {}, wrote {} events to {}{}\n{}",
-             options.seed, written, sink->Describe(),
+             options.seed, sink->sent(), sink->Describe(),
              stopped ? " (stopped by signal)" : "",
              FormatStats(simulator.stats()));
   if (absl::IsCancelled(status)) return absl::OkStatus();
@@ -297,15 +418,36 @@ void AddRunOptions(CLI::App* cmd, SimulateFlags& flags) {
                      "Append to the embedded log in this directory");
   CLI::Option* kafka = target->add_option(
       "--kafka", flags.kafka, "Append to Kafka at these bootstrap brokers");
+  CLI::Option* url =
+      target->add_option("--url", flags.url,
+                         "POST batches to HTTP ingest at this URL "
+                         "(http://HOST:PORT/v1/events)");
+  CLI::Option* inbox = target->add_option(
+      "--inbox", flags.inbox,
+      "Produce CloudEvents JSON records to a Kafka inbox topic at these "
+      "bootstrap brokers");
   target->require_option(1);
-  cmd->add_option("--topic", flags.topic, "Kafka topic")
+  cmd->add_option("--topic", flags.topic, "Kafka topic (--kafka)")
       ->needs(kafka)
       ->capture_default_str();
+  cmd->add_option("--inbox-topic", flags.inbox_topic,
+                  "Kafka inbox topic (--inbox)")
+      ->needs(inbox)
+      ->capture_default_str();
   cmd->add_option("--partitions", flags.partitions,
-                  "Create the Kafka topic with this many partitions if it is "
-                  "missing (0: it must exist)")
-      ->needs(kafka)
+                  "Create the Kafka topic (--kafka, --inbox) with this many "
+                  "partitions if it is missing (0: it must exist)")
       ->check(CLI::Range(0, 10000))
+      ->capture_default_str();
+  cmd->add_option("--token-file", flags.token_file,
+                  "Bearer token for --url, from this file (default: "
+                  "$VORONKA_TOKEN, if set)")
+      ->needs(url)
+      ->check(CLI::ExistingFile);
+  cmd->add_option("--connections", flags.connections,
+                  "Parallel HTTP connections for --url")
+      ->needs(url)
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
 }
 
@@ -316,7 +458,8 @@ void RegisterSimulateCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
       "simulate",
       "Run a simulated sales organisation and send its events to stdout, the "
-      "embedded log or Kafka (docs/simulator.md)");
+      "embedded log, Kafka, HTTP ingest or a Kafka inbox "
+      "(docs/simulator.md)");
   AddStoryOptions(cmd, *flags);
   AddOrganisationOptions(cmd, *flags);
   AddRunOptions(cmd, *flags);
