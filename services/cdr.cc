@@ -223,7 +223,7 @@ std::string IdProblem(std::string_view s) {
   return {};
 }
 
-bool StartsWithDigitsOnly(std::string_view s) {
+bool AllDigits(std::string_view s) {
   if (s.empty()) return false;
   for (const char c : s) {
     if (c < '0' || c > '9') return false;
@@ -692,7 +692,7 @@ absl::StatusOr<absl::Time> ParseLocalTime(const Row& row, CdrColumn c,
 absl::StatusOr<int64_t> ParseSeconds(const Row& row, CdrColumn c) {
   const std::string_view text = row[c];
   int64_t v = 0;
-  if (!StartsWithDigitsOnly(text) ||
+  if (!AllDigits(text) ||
       !absl::SimpleAtoi(absl::string_view(text.data(), text.size()), &v)) {
     return row.Bad(c,
                    fmt::format("\"{}\" is not a non-negative integer", text));
