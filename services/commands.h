@@ -27,6 +27,9 @@ void RegisterLogCommand(CLI::App& app);
 void RegisterIngestCommand(CLI::App& app);
 // `voronka token add|list`: bearer tokens of the HTTP API (docs/auth.md).
 void RegisterTokenCommand(CLI::App& app);
+// `voronka import cdr FILE --map agents.yaml`: Asterisk CDR CSV to
+// call.logged events (cdr.h, docs/ingest.md).
+void RegisterImportCommand(CLI::App& app);
 
 // The funnel configuration a --config flag names: the file, or the built-in
 // default when `path` is empty. Errors name the file, key and reason.

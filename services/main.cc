@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   voronka::RegisterLogCommand(app);
   voronka::RegisterProjectCommand(app);
   voronka::RegisterTokenCommand(app);
+  voronka::RegisterImportCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
