@@ -55,8 +55,18 @@ struct ImportFlags {
   std::string config_path;
   std::string out;
   LogFlags log;
+  std::string dedup_dir = "./voronka-ingest-dedup";  // Kafka only.
   size_t batch = 1000;
   bool verbose = false;
+};
+
+// What became of one batch.
+struct BatchOutcome {
+  int64_t appended = 0;
+  int64_t duplicates = 0;  // Already in the log (an earlier import).
+  // Events whose uniqueid the log holds with other content, by index in the
+  // batch, with the reason; the rest of the batch is stored.
+  std::vector<std::pair<size_t, std::string>> conflicts;
 };
 
 // Where imported events go: one call per batch. An error means the batch
@@ -64,7 +74,8 @@ struct ImportFlags {
 class ImportTarget {
  public:
   virtual ~ImportTarget() = default;
-  virtual absl::Status AppendBatch(std::span<const Event> events) = 0;
+  virtual absl::StatusOr<BatchOutcome> AppendBatch(
+      std::span<const Event> events) = 0;
   virtual std::string Describe() const = 0;
 };
 
@@ -72,7 +83,8 @@ class StdoutTarget : public ImportTarget {
  public:
   StdoutTarget() { std::signal(SIGPIPE, SIG_IGN); }
 
-  absl::Status AppendBatch(std::span<const Event> events) override {
+  absl::StatusOr<BatchOutcome> AppendBatch(
+      std::span<const Event> events) override {
     std::string lines;
     for (const Event& e : events) {
       lines += ToStructuredJson(e);
@@ -80,7 +92,7 @@ class StdoutTarget : public ImportTarget {
     }
     if (std::fwrite(lines.data(), 1, lines.size(), stdout) == lines.size() &&
         std::fflush(stdout) == 0) {
-      return absl::OkStatus();
+      return BatchOutcome{.appended = static_cast<int64_t>(events.size())};
     }
     if (errno == EPIPE) return absl::CancelledError("stdout closed");
     return absl::UnavailableError(
@@ -89,29 +101,59 @@ class StdoutTarget : public ImportTarget {
   std::string Describe() const override { return "stdout"; }
 };
 
-// The log path. The lead's idempotent append (dedup on source, id) replaces
-// the Append call here and nothing else.
+// The log path: idempotent appends (events/idempotent_log.h), so importing
+// a file again appends nothing twice.
 class LogTarget : public ImportTarget {
  public:
-  LogTarget(std::unique_ptr<EventLog> log, std::string name)
+  LogTarget(IngestLog log, std::string name)
       : log_(std::move(log)), name_(std::move(name)) {}
 
-  absl::Status AppendBatch(std::span<const Event> events) override {
+  absl::StatusOr<BatchOutcome> AppendBatch(
+      std::span<const Event> events) override {
     std::vector<Event> stamped(events.begin(), events.end());
+    std::vector<size_t> index(events.size());
+    for (size_t i = 0; i < index.size(); ++i) index[i] = i;
     const Timestamp now = Timestamp::Now();
     for (Event& e : stamped) e.recorded_time = now;
-    absl::StatusOr<std::vector<LogPosition>> positions = log_->Append(stamped);
-    if (!positions.ok()) {
-      return absl::Status(positions.status().code(),
-                          fmt::format("appending to {}: {}", name_,
-                                      MessageOf(positions.status())));
+    BatchOutcome outcome;
+    while (!stamped.empty()) {
+      absl::StatusOr<AppendOnceResult> r = log_.once->AppendOnce(stamped);
+      if (!r.ok()) {
+        return absl::Status(
+            r.status().code(),
+            fmt::format("appending to {}: {}", name_, MessageOf(r.status())));
+      }
+      if (r->conflicts == 0) {
+        outcome.appended += r->appended;
+        outcome.duplicates += r->duplicates;
+        break;
+      }
+      // Leave the conflicting events out and append the rest.
+      std::vector<Event> rest;
+      std::vector<size_t> rest_index;
+      for (size_t i = 0; i < stamped.size(); ++i) {
+        if (r->outcomes[i] == AppendOutcome::kConflict) {
+          outcome.conflicts.emplace_back(
+              index[i],
+              fmt::format("uniqueid {} was imported before with other "
+                          "content (log partition {} offset {}); not "
+                          "imported again",
+                          stamped[i].id.value(), r->positions[i].partition,
+                          r->positions[i].offset));
+        } else {
+          rest.push_back(std::move(stamped[i]));
+          rest_index.push_back(index[i]);
+        }
+      }
+      stamped = std::move(rest);
+      index = std::move(rest_index);
     }
-    return absl::OkStatus();
+    return outcome;
   }
   std::string Describe() const override { return name_; }
 
  private:
-  std::unique_ptr<EventLog> log_;
+  IngestLog log_;
   std::string name_;
 };
 
@@ -130,7 +172,8 @@ absl::StatusOr<std::unique_ptr<ImportTarget>> OpenTarget(
     return absl::InvalidArgumentError(
         "no target given: pass --out -, --data DIR or --kafka BROKERS");
   }
-  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
+  VORONKA_ASSIGN_OR_RETURN(IngestLog log,
+                           OpenIngestLog(flags.log, flags.dedup_dir));
   return std::make_unique<LogTarget>(std::move(log), DescribeLog(flags.log));
 }
 
@@ -138,6 +181,7 @@ struct ImportStats {
   int64_t bytes = 0;
   int64_t rows = 0;
   int64_t imported = 0;
+  int64_t already = 0;  // Of the imported, in the log before this run.
   int64_t rejected = 0;
   int64_t skipped = 0;
 };
@@ -257,6 +301,7 @@ class CdrImport {
         continue;
       }
       batch_.push_back(*std::move(event));
+      batch_lines_.push_back((*r)->line);
       if (batch_.size() >= flags_.batch) VORONKA_RETURN_IF_ERROR(Flush());
     }
     return absl::OkStatus();
@@ -264,9 +309,15 @@ class CdrImport {
 
   absl::Status Flush() {
     if (batch_.empty()) return absl::OkStatus();
-    VORONKA_RETURN_IF_ERROR(target_.AppendBatch(batch_));
-    stats_.imported += static_cast<int64_t>(batch_.size());
+    VORONKA_ASSIGN_OR_RETURN(BatchOutcome outcome, target_.AppendBatch(batch_));
+    stats_.imported += outcome.appended + outcome.duplicates;
+    stats_.already += outcome.duplicates;
+    for (const auto& [i, reason] : outcome.conflicts) {
+      Reject(absl::FailedPreconditionError(
+          fmt::format("line {}: {}", batch_lines_[i], reason)));
+    }
     batch_.clear();
+    batch_lines_.clear();
     return absl::OkStatus();
   }
 
@@ -288,6 +339,7 @@ class CdrImport {
   Progress progress_;
   ImportStats stats_;
   std::vector<Event> batch_;
+  std::vector<int64_t> batch_lines_;  // The line of each event in batch_.
   absl::flat_hash_map<std::string, int64_t> first_line_;  // uniqueid -> line
 };
 
@@ -320,9 +372,13 @@ absl::Status RunImportCdr(const ImportFlags& flags) {
   const ImportStats& s = import.stats();
   fmt::print(stderr,
              "voronka import cdr: {}: {} rows read, {} imported, {} rejected, "
-             "{} skipped -> {}{}\n",
+             "{} skipped -> {}{}{}\n",
              file_name, s.rows, s.imported, s.rejected, s.skipped,
              (*target)->Describe(),
+             s.already > 0
+                 ? fmt::format(" ({} of the imported were in the log already)",
+                               s.already)
+                 : "",
              absl::IsCancelled(status) ? " (stopped: stdout closed)" : "");
   if (absl::IsCancelled(status)) return absl::OkStatus();
   VORONKA_RETURN_IF_ERROR(status);
@@ -362,6 +418,10 @@ void RegisterImportCommand(CLI::App& app) {
                   "\"-\": CloudEvents JSON Lines on stdout instead of a log")
       ->check(CLI::IsMember({"-"}));
   AddLogFlags(*cdr, flags->log);
+  cdr->add_option("--dedup-dir", flags->dedup_dir,
+                  "Kafka: directory of the (source, id) index (as for "
+                  "`voronka ingest`)")
+      ->capture_default_str();
   cdr->add_option("--batch", flags->batch, "Events per append")
       ->check(CLI::Range(1, 1'000'000))
       ->capture_default_str();

@@ -116,6 +116,40 @@ TEST(ImportCommandTest, ExampleFileIntoEmbeddedLog) {
                                      .billsec_s = 388}));
 }
 
+TEST(ImportCommandTest, ImportingAFileAgainAppendsNothingTwice) {
+  testing::TempDir dir;
+  const std::string log = dir.Sub("log");
+  const std::vector<std::string> args = {"import",
+                                         "cdr",
+                                         kExamples + "Master.csv",
+                                         "--map",
+                                         kExamples + "agents.yaml",
+                                         "--data",
+                                         log};
+  ASSERT_EQ(Voronka(dir, args).exit_code, 0);
+  ImportRun again = Voronka(dir, args);
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_THAT(again.err, HasSubstr("7 rows read, 7 imported, 0 rejected"));
+  EXPECT_THAT(again.err,
+              HasSubstr("(7 of the imported were in the log already)"));
+  EXPECT_EQ(ReadLog(log).size(), 7u);
+
+  // The same calls mapped to another manager are different events under
+  // the same uniqueids: refused by line, never appended as a second copy.
+  std::string map = ReadFile(kExamples + "agents.yaml");
+  const size_t at = map.find("manager: petrov");
+  ASSERT_NE(at, std::string::npos);
+  map.replace(at, 15, "manager: kuznetsov");
+  WriteFile(dir.Sub("agents2.yaml"), map);
+  ImportRun changed =
+      Voronka(dir, {"import", "cdr", kExamples + "Master.csv", "--map",
+                    dir.Sub("agents2.yaml"), "--data", log});
+  EXPECT_EQ(changed.exit_code, 2) << changed.err;
+  EXPECT_THAT(changed.err, HasSubstr("was imported before with other content"));
+  EXPECT_THAT(changed.err, HasSubstr(": line 5: uniqueid 1795420800.50"));
+  EXPECT_EQ(ReadLog(log).size(), 7u);
+}
+
 TEST(ImportCommandTest, BadRowsAreReportedByLineAndTheOthersImported) {
   testing::TempDir dir;
   const std::string log = dir.Sub("log");
