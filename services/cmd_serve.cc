@@ -9,10 +9,15 @@
 // (127.0.0.1:8480 by default) and needs --tokens, or --insecure-dev on a
 // development machine.
 //
+// POST /v1/events (services/ingest_api.h, docs/ingest.md) on the same
+// listener takes events from call-centre and CRM software; appends are
+// idempotent on (source, id) (events/idempotent_log.h).
+//
 // With --demo, a simulated sales organisation (services/simulator.h) streams
-// into the log at --rate events/s (ingest's stand-in: events get
-// recorded_time = the moment of the append). A status line every few seconds
-// shows the log and each projector; at the end (SIGINT/SIGTERM, or after
+// over HTTP into that endpoint at --rate events/s, as any client would
+// (VORONKA_TOKEN holds its ingest token when --tokens is given). A status line
+// every few seconds shows the log and each projector; at the end
+// (SIGINT/SIGTERM, or after
 // --demo-events once the projectors caught up) a summary read back from the
 // read models shows what the organisation did.
 #include <signal.h>
@@ -31,6 +36,7 @@
 #include "projections/queries.h"
 #include "services/commands.h"
 #include "services/ingest_api.h"
+#include "services/ingest_client.h"
 #include "services/query_api.h"
 #include "services/server.h"
 #include "services/simulator.h"
@@ -215,7 +221,22 @@ absl::Status RunServe(const ServeFlags& flags) {
         sim_options.seed, flags.organisations, flags.rate,
         flags.demo_events > 0 ? fmt::format(", {} events", flags.demo_events)
                               : "");
-    demo = std::thread([&] {
+    // The demo is a client like any other: it POSTs batches to ingest.
+    const char* token = std::getenv("VORONKA_TOKEN");
+    if (!flags.api.insecure_dev && (token == nullptr || *token == '\0')) {
+      return absl::InvalidArgumentError(
+          "--demo with --tokens needs an ingest token in the environment "
+          "variable VORONKA_TOKEN");
+    }
+    VORONKA_ASSIGN_OR_RETURN(
+        std::shared_ptr<IngestClient> demo_client,
+        IngestClient::Create({.url = api->url() + "/v1/events",
+                              .token = token == nullptr ? "" : token,
+                              .wait = [&stop](absl::Duration d) {
+                                absl::SleepFor(d);
+                                return !stop;
+                              }}));
+    demo = std::thread([&, demo_client] {
       Simulator sim(config, sim_options);
       const size_t batch =
           std::clamp<size_t>(static_cast<size_t>(flags.rate / 10), 1, 5000);
@@ -226,13 +247,12 @@ absl::Status RunServe(const ServeFlags& flags) {
         if (flags.demo_events > 0) {
           n = std::min<size_t>(n, flags.demo_events - sent);
         }
-        std::vector<Event> events = sim.Next(n);
-        const Timestamp now = Timestamp::Now();
-        for (Event& e : events) e.recorded_time = now;
-        absl::StatusOr<AppendOnceResult> appended =
-            ingest_log->AppendOnce(events);
-        if (!appended.ok()) {
-          demo_status = appended.status();
+        absl::StatusOr<IngestResult> sent_batch =
+            demo_client->Send(sim.Next(n));
+        if (!sent_batch.ok()) {
+          if (!absl::IsCancelled(sent_batch.status())) {
+            demo_status = sent_batch.status();
+          }
           break;
         }
         sent += static_cast<int64_t>(n);
