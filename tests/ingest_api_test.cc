@@ -4,6 +4,9 @@
 // exactly once.
 #include "services/ingest_api.h"
 
+#include <set>
+#include <thread>
+
 #include "events/embedded_log.h"
 #include "fmt/format.h"
 #include "gmock/gmock.h"
@@ -251,6 +254,45 @@ TEST_F(IngestApiTest, NeedsAnIngestToken) {
       Post(kOne, body, {{"Authorization", "Bearer ingest-secret"}}).status,
       202);
   EXPECT_EQ(LogEnd(), 1);
+}
+
+TEST_F(IngestApiTest, AGracefulStopFinishesRequestsInFlightAndLosesNothing) {
+  Start();
+  const std::vector<Event> events = Story(4000);
+  std::atomic<bool> stopping{false};
+  std::mutex mu;
+  std::set<std::string> acknowledged;
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 4; ++t) {
+    senders.emplace_back([&, t] {
+      HttpClient http(HttpUrl{.host = "127.0.0.1", .port = server_.port()});
+      for (size_t at = t * 25; at < events.size(); at += 100) {
+        auto batch = std::span(events).subspan(at, 25);
+        auto r = http.Post("/v1/events", kBatch, ToBatchJson(batch));
+        if (!r.ok()) break;  // The server is gone.
+        if (r->status != 202) {
+          EXPECT_TRUE(stopping) << r->status << " " << r->body;
+          break;
+        }
+        std::lock_guard<std::mutex> lock(mu);
+        for (const Event& e : batch) {
+          acknowledged.insert(e.source.value() + "/" + e.id.value());
+        }
+      }
+    });
+  }
+  while (LogEnd() < 400) absl::SleepFor(absl::Milliseconds(1));
+  stopping = true;
+  server_.Stop(absl::Seconds(10));
+  for (std::thread& t : senders) t.join();
+  // Every acknowledged event is in the log.
+  auto records = ReadToEnd(*log_);
+  ASSERT_TRUE(records.ok());
+  std::map<std::string, int> copies = CopiesPerKey(*records);
+  EXPECT_GE(acknowledged.size(), 400u);
+  for (const std::string& key : acknowledged) {
+    EXPECT_EQ(copies[key], 1) << key;
+  }
 }
 
 TEST(IngestKafkaOutageTest, CallersGet503ThenEveryEventIsInTheLogOnce) {
