@@ -21,15 +21,38 @@ uint64_t GetBigEndian(std::string_view s, size_t at, int bytes) {
   return v;
 }
 
-constexpr uint64_t kFnvOffset = 14695981039346656037ull;
-constexpr uint64_t kFnvPrime = 1099511628211ull;
+// A stable 64-bit hash, 8 bytes per step (the multiply-rotate mix of
+// MurmurHash's 64-bit variants; not cryptographic: it tells a sender's
+// mistake from a retry, it does not resist an attacker who owns a source).
+constexpr uint64_t kK1 = 0x87c37b91114253d5ull;
+constexpr uint64_t kK2 = 0x4cf5ad432745937full;
 
-uint64_t Fnv1a(std::string_view bytes, uint64_t h) {
-  for (char c : bytes) {
-    h ^= static_cast<uint8_t>(c);
-    h *= kFnvPrime;
+uint64_t Rotl(uint64_t x, int r) { return (x << r) | (x >> (64 - r)); }
+
+uint64_t Mix(uint64_t h, std::string_view bytes) {
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w = 0;
+    for (int b = 7; b >= 0; --b) {
+      w = (w << 8) | static_cast<uint8_t>(bytes[i + b]);  // Little-endian.
+    }
+    h ^= Rotl(w * kK1, 31) * kK2;
+    h = Rotl(h, 27) * 5 + 0x52dce729;
   }
-  return h;
+  uint64_t tail = 0;
+  for (size_t b = bytes.size(); b > i; --b) {
+    tail = (tail << 8) | static_cast<uint8_t>(bytes[b - 1]);
+  }
+  h ^= Rotl(tail * kK1, 31) * kK2;
+  return h ^ bytes.size();
+}
+
+uint64_t Finish(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdull;
+  h ^= h >> 33;
+  h *= 0xc4ceb9fe1a85ec53ull;
+  return h ^ (h >> 33);
 }
 
 class WindowFilter : public rocksdb::CompactionFilter {
@@ -101,9 +124,8 @@ std::optional<DedupEntry> DecodeDedupEntry(std::string_view value) {
 
 uint64_t RecordFingerprint(std::string_view record) {
   std::optional<size_t> at = RecordedTimeOffset(record);
-  if (!at.has_value()) return Fnv1a(record, kFnvOffset);
-  uint64_t h = Fnv1a(record.substr(0, *at), kFnvOffset);
-  return Fnv1a(record.substr(*at + 8), h);
+  if (!at.has_value()) return Finish(Mix(0, record));
+  return Finish(Mix(Mix(0, record.substr(0, *at)), record.substr(*at + 8)));
 }
 
 void ClassifyBatch(const std::vector<std::string>& keys,

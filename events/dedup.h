@@ -10,7 +10,7 @@
 //          the log, the content fingerprint (8), recorded time in Unix
 //          microseconds (8)
 //
-// The fingerprint is a 64-bit FNV-1a hash of the codec.h record with its
+// The fingerprint is a stable 64-bit hash of the codec.h record with its
 // recorded_time bytes skipped: the same event sent twice has the same
 // fingerprint whenever it was accepted; an event that reuses a (source, id)
 // with different content (a sender's bug) does not, and ingest refuses it.

@@ -312,8 +312,10 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
   ro.create_if_missing = true;
   ro.max_background_jobs = 2;
   ro.write_buffer_size = 64 << 20;
+  // LZ4 at every level: ZSTD at the bottom saved ~25 % of disk but its
+  // compactions took a third of a core away from ingest (scripts/
+  // bench-ingest.sh).
   ro.compression = rocksdb::kLZ4Compression;
-  ro.bottommost_compression = rocksdb::kZSTD;
   ro.keep_log_file_num = 4;
   rocksdb::BlockBasedTableOptions table;
   table.block_size = 64 << 10;  // Mostly sequential scans.
@@ -330,7 +332,15 @@ absl::StatusOr<std::unique_ptr<EmbeddedLog>> EmbeddedLog::Open(
   dedup_table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   dedup_options.table_factory.reset(
       rocksdb::NewBlockBasedTableFactory(dedup_table));
-  dedup_options.write_buffer_size = 32 << 20;
+  dedup_options.write_buffer_size = 64 << 20;
+  // Keys are random and values tiny: compression buys little and costs
+  // compaction CPU; dynamic level sizes keep write amplification low.
+  dedup_options.compression = rocksdb::kNoCompression;
+  dedup_options.level_compaction_dynamic_level_bytes = true;
+  // Most keys looked up are new: a whole-key bloom filter on the memtable
+  // answers "not there" without walking the skip list.
+  dedup_options.memtable_whole_key_filtering = true;
+  dedup_options.memtable_prefix_bloom_size_ratio = 0.05;
   if (options.read_only) {
     // A secondary instance follows files the primary (a running `voronka
     // serve`) may compact away, which a plain read-only open does not.
