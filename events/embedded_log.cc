@@ -59,6 +59,9 @@ struct PendingAppend {
   const std::vector<uint64_t>* fingerprints = nullptr;
   int64_t recorded_us = 0;
   AppendOnceResult* once = nullptr;
+  // Signalled when this append is done, or when it is at the front of the
+  // queue and becomes the next leader.
+  std::condition_variable cv;
 };
 
 }  // namespace
@@ -83,9 +86,11 @@ struct EmbeddedLog::Impl {
   std::string secondary_dir;  // Scratch space of a read-only instance.
 
   std::mutex mu;
-  std::condition_variable cv;        // A group commit finished.
-  std::deque<PendingAppend*> queue;  // Guarded by mu.
-  bool writing = false;              // A leader is writing. Guarded by mu.
+  // Readers wait here for records; appends wait on their own cv.
+  std::condition_variable cv;  // A group commit made records durable.
+  // Appends in arrival order; the front one is the leader, which commits
+  // everything queued up to the moment it starts writing. Guarded by mu.
+  std::deque<PendingAppend*> queue;
   int64_t end_offset = 0;  // Next offset; durable below. Guarded by mu.
 
   // Queues `self` and returns once a group commit wrote it (or failed).
@@ -122,30 +127,30 @@ void EmbeddedLog::Impl::Commit(PendingAppend& self) {
   }
   std::unique_lock<std::mutex> lock(mu);
   queue.push_back(&self);
-  while (!self.done) {
-    if (writing) {
-      cv.wait(lock);
-      continue;
+  // Wait until another leader wrote this append, or it is this one's turn.
+  self.cv.wait(lock, [&] { return self.done || queue.front() == &self; });
+  if (self.done) return;
+  // The leader: commit everything queued so far in one write. Later
+  // arrivals queue behind the group and wait for the next leader.
+  std::vector<PendingAppend*> group(queue.begin(), queue.end());
+  const int64_t base = end_offset;
+  lock.unlock();
+  absl::StatusOr<int64_t> end = WriteGroup(group, base);
+  lock.lock();
+  for (PendingAppend* p : group) {
+    if (!end.ok()) {
+      p->status = end.status();
+      p->positions.clear();
     }
-    // Become the leader: commit everything queued so far in one write.
-    writing = true;
-    std::vector<PendingAppend*> group(queue.begin(), queue.end());
-    queue.clear();
-    int64_t base = end_offset;
-    lock.unlock();
-    absl::StatusOr<int64_t> end = WriteGroup(group, base);
-    lock.lock();
-    for (PendingAppend* p : group) {
-      if (!end.ok()) {
-        p->status = end.status();
-        p->positions.clear();
-      }
-      p->done = true;
-    }
-    if (end.ok()) end_offset = *end;
-    writing = false;
-    cv.notify_all();
+    queue.pop_front();  // The group is the front of the queue, in order.
+    p->done = true;
+    if (p != &self) p->cv.notify_one();
   }
+  if (end.ok()) {
+    end_offset = *end;
+    cv.notify_all();  // Readers.
+  }
+  if (!queue.empty()) queue.front()->cv.notify_one();  // The next leader.
 }
 
 absl::StatusOr<std::vector<std::optional<DedupEntry>>>
