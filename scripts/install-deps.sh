@@ -12,6 +12,7 @@ packages=(
   libyaml-cpp-dev libspdlog-dev libfmt-dev libssl-dev libboost-dev
   libjemalloc-dev
   kcat
+  wrk
 )
 
 missing=()
