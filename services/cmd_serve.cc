@@ -236,6 +236,19 @@ absl::Status RunServe(const ServeFlags& flags) {
                                 absl::SleepFor(d);
                                 return !stop;
                               }}));
+    const std::string& url = api->url();
+    std::cout << fmt::format(
+        "demo: where to look while it runs (docs/api.md):\n"
+        "  funnel stages and forecast:  curl -s {0}/v1/stages ; curl -s "
+        "{0}/v1/forecast\n"
+        "  handoff queues:              curl -s {0}/v1/queues\n"
+        "  leading indicators per week: curl -s "
+        "'{0}/v1/indicators?scope=total&group=week'\n"
+        "  send events yourself:        voronka simulate --url "
+        "{0}/v1/events --seed 99 --events 1000\n"
+        "  Ctrl-C ends the demo with a summary read back from the read "
+        "models.\n",
+        url);
     demo = std::thread([&, demo_client] {
       Simulator sim(config, sim_options);
       const size_t batch =
