@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "events/yaml_reader.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "yaml-cpp/yaml.h"
@@ -47,114 +48,23 @@ struct Draft {
 };
 
 // Walks one YAML document and collects errors. One Loader per Parse call.
-class Loader {
+class Loader : public YamlReader {
  public:
-  explicit Loader(std::string_view origin) : origin_(origin) {}
+  using YamlReader::YamlReader;
 
   void Load(const YAML::Node& root, Draft& out);
 
-  bool ok() const { return errors_.empty(); }
-  absl::Status status() const {
-    return absl::InvalidArgumentError(
-        fmt::format("{}", fmt::join(errors_, "\n")));
-  }
-
  private:
-  void Error(std::string_view path, std::string_view reason) {
-    errors_.push_back(fmt::format("{}: {}: {}", origin_, path, reason));
-  }
-
-  // Reports keys of `map` that are not in `allowed`, and repeated keys.
-  template <size_t N>
-  void CheckKeys(const YAML::Node& map, const std::string& path,
-                 const std::string_view (&allowed)[N]);
-  // The node at `map[key]` if present and not null.
-  static std::optional<YAML::Node> Get(const YAML::Node& map,
-                                       std::string_view key);
-  // Scalar string at `path`; reports a type error otherwise.
-  std::optional<std::string> String(const YAML::Node& node,
-                                    const std::string& path);
-  std::optional<std::string> RequiredString(const YAML::Node& map,
-                                            std::string_view key,
-                                            const std::string& path);
   std::optional<absl::Duration> Duration(const YAML::Node& map,
                                          std::string_view key,
                                          const std::string& path);
-  bool IsMap(const YAML::Node& node, const std::string& path);
-  bool IsSeq(const YAML::Node& node, const std::string& path);
-
   void LoadDepartments(const YAML::Node& root, Draft& out);
   void LoadKeyAccounts(const YAML::Node& node, Draft& out);
   void LoadFunnel(const std::string& name, const YAML::Node& node,
                   const std::string& path, Draft& out);
   void LoadStage(const YAML::Node& node, const std::string& path,
                  const Draft& out, Stage& stage);
-
-  std::string origin_;
-  std::vector<std::string> errors_;
 };
-
-template <size_t N>
-void Loader::CheckKeys(const YAML::Node& map, const std::string& path,
-                       const std::string_view (&allowed)[N]) {
-  std::set<std::string> seen;
-  for (const auto& kv : map) {
-    const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-    const std::string key_path = path.empty() ? key : path + "." + key;
-    bool known = false;
-    for (std::string_view a : allowed) known = known || a == key;
-    if (!known) {
-      Error(key_path,
-            fmt::format("unknown key (allowed: {})", fmt::join(allowed, ", ")));
-    } else if (!seen.insert(key).second) {
-      Error(key_path, "key given twice");
-    }
-  }
-}
-
-std::optional<YAML::Node> Loader::Get(const YAML::Node& map,
-                                      std::string_view key) {
-  const YAML::Node& cmap = map;
-  YAML::Node v = cmap[std::string(key)];
-  if (!v.IsDefined() || v.IsNull()) return std::nullopt;
-  return v;
-}
-
-bool Loader::IsMap(const YAML::Node& node, const std::string& path) {
-  if (node.IsMap()) return true;
-  Error(path, "must be a mapping (key: value)");
-  return false;
-}
-
-bool Loader::IsSeq(const YAML::Node& node, const std::string& path) {
-  if (node.IsSequence()) return true;
-  Error(path, "must be a list");
-  return false;
-}
-
-std::optional<std::string> Loader::String(const YAML::Node& node,
-                                          const std::string& path) {
-  if (!node.IsScalar()) {
-    Error(path, "must be a string");
-    return std::nullopt;
-  }
-  if (node.Scalar().empty()) {
-    Error(path, "must not be empty");
-    return std::nullopt;
-  }
-  return node.Scalar();
-}
-
-std::optional<std::string> Loader::RequiredString(const YAML::Node& map,
-                                                  std::string_view key,
-                                                  const std::string& path) {
-  std::optional<YAML::Node> v = Get(map, key);
-  if (!v) {
-    Error(path, "required");
-    return std::nullopt;
-  }
-  return String(*v, path);
-}
 
 std::optional<absl::Duration> Loader::Duration(const YAML::Node& map,
                                                std::string_view key,

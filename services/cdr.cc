@@ -13,6 +13,7 @@
 #include "absl/time/civil_time.h"
 #include "events/cloudevents.h"
 #include "events/status.h"
+#include "events/yaml_reader.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "simdjson.h"
@@ -307,74 +308,14 @@ constexpr std::string_view kAgentKeys[] = {"manager", "department", "extension",
 constexpr std::string_view kOrganisationKeys[] = {"number", "org"};
 
 // Walks one map document and collects errors, like funnel_config.cc's.
-class MappingLoader {
+class MappingLoader : public YamlReader {
  public:
   MappingLoader(std::string_view origin, const FunnelConfig& config)
-      : origin_(origin), config_(config) {}
+      : YamlReader(origin), config_(config) {}
 
   void Load(const YAML::Node& root, CdrMapping& out);
 
-  bool ok() const { return errors_.empty(); }
-  absl::Status status() const {
-    return absl::InvalidArgumentError(
-        fmt::format("{}", fmt::join(errors_, "\n")));
-  }
-
  private:
-  void Error(std::string_view path, std::string_view reason) {
-    errors_.push_back(fmt::format("{}: {}: {}", origin_, path, reason));
-  }
-
-  template <size_t N>
-  void CheckKeys(const YAML::Node& map, const std::string& path,
-                 const std::string_view (&allowed)[N]) {
-    std::set<std::string> seen;
-    for (const auto& kv : map) {
-      const std::string key = kv.first.IsScalar() ? kv.first.Scalar() : "?";
-      const std::string key_path = path.empty() ? key : path + "." + key;
-      bool known = false;
-      for (std::string_view a : allowed) known = known || a == key;
-      if (!known) {
-        Error(key_path, fmt::format("unknown key (allowed: {})",
-                                    fmt::join(allowed, ", ")));
-      } else if (!seen.insert(key).second) {
-        Error(key_path, "key given twice");
-      }
-    }
-  }
-
-  static std::optional<YAML::Node> Get(const YAML::Node& map,
-                                       std::string_view key) {
-    const YAML::Node& cmap = map;
-    YAML::Node v = cmap[std::string(key)];
-    if (!v.IsDefined() || v.IsNull()) return std::nullopt;
-    return v;
-  }
-
-  std::optional<std::string> String(const YAML::Node& node,
-                                    const std::string& path) {
-    if (!node.IsScalar()) {
-      Error(path, "must be a string");
-      return std::nullopt;
-    }
-    if (node.Scalar().empty()) {
-      Error(path, "must not be empty");
-      return std::nullopt;
-    }
-    return node.Scalar();
-  }
-
-  std::optional<std::string> RequiredString(const YAML::Node& map,
-                                            std::string_view key,
-                                            const std::string& path) {
-    std::optional<YAML::Node> v = Get(map, key);
-    if (!v) {
-      Error(path, "required");
-      return std::nullopt;
-    }
-    return String(*v, path);
-  }
-
   // A string or a list of strings.
   std::vector<std::string> StringList(const YAML::Node& map,
                                       std::string_view key,
@@ -400,9 +341,7 @@ class MappingLoader {
   void LoadOrganisations(const YAML::Node& root, CdrMapping& out);
   void LoadColumns(const YAML::Node& node, CdrMapping& out);
 
-  std::string origin_;
   const FunnelConfig& config_;
-  std::vector<std::string> errors_;
 };
 
 void MappingLoader::Load(const YAML::Node& root, CdrMapping& out) {

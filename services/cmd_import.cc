@@ -85,18 +85,8 @@ class StdoutTarget : public ImportTarget {
 
   absl::StatusOr<BatchOutcome> AppendBatch(
       std::span<const Event> events) override {
-    std::string lines;
-    for (const Event& e : events) {
-      lines += ToStructuredJson(e);
-      lines += '\n';
-    }
-    if (std::fwrite(lines.data(), 1, lines.size(), stdout) == lines.size() &&
-        std::fflush(stdout) == 0) {
-      return BatchOutcome{.appended = static_cast<int64_t>(events.size())};
-    }
-    if (errno == EPIPE) return absl::CancelledError("stdout closed");
-    return absl::UnavailableError(
-        fmt::format("writing to stdout: {}", std::strerror(errno)));
+    VORONKA_RETURN_IF_ERROR(WriteJsonLines(events));
+    return BatchOutcome{.appended = static_cast<int64_t>(events.size())};
   }
   std::string Describe() const override { return "stdout"; }
 };

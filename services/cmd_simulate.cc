@@ -101,19 +101,9 @@ class StdoutSink : public Sink {
   StdoutSink() { std::signal(SIGPIPE, SIG_IGN); }
 
   absl::Status Write(std::span<const Event> events) override {
-    std::string lines;
-    for (const Event& e : events) {
-      lines += ToStructuredJson(e);
-      lines += '\n';
-    }
-    if (std::fwrite(lines.data(), 1, lines.size(), stdout) == lines.size() &&
-        std::fflush(stdout) == 0) {
-      sent_ += static_cast<int64_t>(events.size());
-      return absl::OkStatus();
-    }
-    if (errno == EPIPE) return absl::CancelledError("stdout closed");
-    return absl::UnavailableError(
-        fmt::format("writing to stdout: {}", std::strerror(errno)));
+    VORONKA_RETURN_IF_ERROR(WriteJsonLines(events));
+    sent_ += static_cast<int64_t>(events.size());
+    return absl::OkStatus();
   }
   int64_t sent() const override { return sent_; }
   std::string Describe() const override { return "stdout"; }

@@ -1,8 +1,30 @@
 #include "services/commands.h"
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <string>
+
+#include "events/cloudevents.h"
+#include "fmt/format.h"
 
 namespace voronka {
+
+absl::Status WriteJsonLines(std::span<const Event> events) {
+  std::string lines;
+  for (const Event& e : events) {
+    lines += ToStructuredJson(e);
+    lines += '\n';
+  }
+  if (std::fwrite(lines.data(), 1, lines.size(), stdout) == lines.size() &&
+      std::fflush(stdout) == 0) {
+    return absl::OkStatus();
+  }
+  if (errno == EPIPE) return absl::CancelledError("stdout closed");
+  return absl::UnavailableError(
+      fmt::format("writing to stdout: {}", std::strerror(errno)));
+}
 
 absl::StatusOr<FunnelConfig> LoadConfigFlag(const std::string& path) {
   if (path.empty()) return FunnelConfig::Default();

@@ -6,9 +6,12 @@
 #ifndef VORONKA_SERVICES_COMMANDS_H_
 #define VORONKA_SERVICES_COMMANDS_H_
 
+#include <span>
+
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "events/event.h"
 #include "events/funnel_config.h"
 
 namespace voronka {
@@ -34,6 +37,11 @@ void RegisterImportCommand(CLI::App& app);
 // The funnel configuration a --config flag names: the file, or the built-in
 // default when `path` is empty. Errors name the file, key and reason.
 absl::StatusOr<FunnelConfig> LoadConfigFlag(const std::string& path);
+
+// Writes `events` to stdout as CloudEvents JSON Lines (one structured event
+// per line) and flushes. Cancelled if the reader closed stdout (EPIPE; the
+// caller ignores SIGPIPE), Unavailable for another write error.
+absl::Status WriteJsonLines(std::span<const Event> events);
 
 // Maps a failed status to a process exit code: 2 for bad input/usage
 // (InvalidArgument, NotFound), 3 for Unavailable, 4 for DataLoss, 1 otherwise.
