@@ -92,6 +92,9 @@ struct EmbeddedLog::Impl {
   // everything queued up to the moment it starts writing. Guarded by mu.
   std::deque<PendingAppend*> queue;
   int64_t end_offset = 0;  // Next offset; durable below. Guarded by mu.
+  // Set by a failed write: its offsets might still be replayed from the
+  // WAL, so no later append may reuse them; the log must be reopened.
+  absl::Status broken;  // Guarded by mu.
 
   // Queues `self` and returns once a group commit wrote it (or failed).
   void Commit(PendingAppend& self);
@@ -134,9 +137,17 @@ void EmbeddedLog::Impl::Commit(PendingAppend& self) {
   // arrivals queue behind the group and wait for the next leader.
   std::vector<PendingAppend*> group(queue.begin(), queue.end());
   const int64_t base = end_offset;
+  const absl::Status broken_before = broken;
   lock.unlock();
-  absl::StatusOr<int64_t> end = WriteGroup(group, base);
+  absl::StatusOr<int64_t> end = broken_before.ok()
+                                    ? WriteGroup(group, base)
+                                    : absl::StatusOr<int64_t>(broken_before);
   lock.lock();
+  if (!end.ok() && broken.ok()) {
+    broken = absl::UnavailableError(
+        fmt::format("embedded log {}: a write failed ({}); reopen the log",
+                    options.path, end.status().message()));
+  }
   for (PendingAppend* p : group) {
     if (!end.ok()) {
       p->status = end.status();

@@ -150,9 +150,11 @@ class KafkaIdempotentLog : public IdempotentLog {
     if (!fresh.empty()) {
       absl::StatusOr<std::vector<LogPosition>> positions = log_->Append(fresh);
       if (!positions.ok()) {
-        // Some records may have reached the topic all the same.
+        // Some records may have reached the topic all the same, some may
+        // still: librdkafka gives up on each only after its own timeout.
         std::lock_guard<std::mutex> lock(mu_);
         for (size_t i : fresh_index) uncertain_.insert(keys[i]);
+        uncertain_until_ = absl::Now() + options_.settle;
         return positions.status();
       }
       rocksdb::WriteBatch batch;
@@ -226,6 +228,13 @@ class KafkaIdempotentLog : public IdempotentLog {
       bool any = false;
       for (const std::string& k : keys) any = any || uncertain_.contains(k);
       if (!any) return absl::OkStatus();
+      if (absl::Now() < uncertain_until_) {
+        return absl::UnavailableError(fmt::format(
+            "an earlier append of some of these events failed and its "
+            "records may still reach the topic; retry in {}",
+            absl::FormatDuration(
+                absl::Ceil(uncertain_until_ - absl::Now(), absl::Seconds(1)))));
+      }
     }
     VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end, log_->EndOffsets());
     std::unique_lock<std::mutex> lock(mu_);
@@ -254,6 +263,11 @@ class KafkaIdempotentLog : public IdempotentLog {
       VORONKA_RETURN_IF_ERROR(FromRocks(statuses[i], "lookup"));
       found[i] = DecodeDedupEntry(
           std::string_view(values[i].data(), values[i].size()));
+      if (!found[i].has_value()) {
+        return absl::DataLossError(
+            fmt::format("dedup index {}: an entry of {} bytes (want {})",
+                        options_.dedup_dir, values[i].size(), kDedupValueSize));
+      }
     }
     return found;
   }
@@ -320,6 +334,7 @@ class KafkaIdempotentLog : public IdempotentLog {
   std::condition_variable cv_;  // in_flight_ shrank, indexed_ grew, stop_.
   absl::flat_hash_set<std::string> in_flight_;  // Guarded by mu_.
   absl::flat_hash_set<std::string> uncertain_;  // Guarded by mu_.
+  absl::Time uncertain_until_;                  // Guarded by mu_.
   std::vector<int64_t> indexed_;                // Guarded by mu_.
   bool stop_ = false;                           // Guarded by mu_.
 };

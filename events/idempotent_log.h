@@ -21,12 +21,13 @@
 //    this process appends are indexed as soon as their delivery reports
 //    arrive. When an append fails (broker outage: Unavailable), some of its
 //    records may nevertheless have reached the topic; their keys are marked
-//    uncertain, and a retry of an uncertain key first waits until the reader
-//    has read the topic up to its current end, so a retry after an outage
-//    appends nothing twice either. The one gap: two ingest processes that
-//    receive the same new event at the same moment can both append it
-//    (the reader closes the gap within its poll interval); read models
-//    de-duplicate again, so no read model ever counts it twice.
+//    uncertain; a retry of an uncertain key is refused (Unavailable) until
+//    the failed append's records can no longer arrive (`settle`), then waits
+//    until the reader has read the topic up to its current end, so a retry
+//    after an outage appends nothing twice either. The one gap: two ingest
+//    processes that receive the same new event at the same moment can both
+//    append it (the reader closes the gap within its poll interval); read
+//    models de-duplicate again, so no read model ever counts it twice.
 //
 // Concurrent AppendOnce calls are safe; in both implementations a key that
 // another call is appending right now waits for that call to finish.
@@ -74,6 +75,11 @@ struct KafkaDedupOptions {
   absl::Duration window = absl::Hours(24 * 30);
   // How long the background reader waits for new records per poll.
   absl::Duration poll = absl::Milliseconds(200);
+  // After a failed append, how long its records may still reach the topic
+  // (the log's append timeout plus slack): a retry of one of its events
+  // within this time gets Unavailable ("retry later") rather than a lookup
+  // that might miss a late record.
+  absl::Duration settle = absl::Seconds(35);
 };
 
 // Opens the index, catches it up with the topic (reading from where it

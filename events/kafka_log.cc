@@ -45,6 +45,19 @@ std::string ErrorName(rd_kafka_resp_err_t err) {
   return fmt::format("{} ({})", rd_kafka_err2name(err), rd_kafka_err2str(err));
 }
 
+// A produce error that no retry can cure (the record itself is refused) is
+// InvalidArgument; everything else is Unavailable.
+absl::Status ProduceError(rd_kafka_resp_err_t err, std::string message) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+    case RD_KAFKA_RESP_ERR_INVALID_RECORD:
+    case RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE:
+      return absl::InvalidArgumentError(std::move(message));
+    default:
+      return absl::UnavailableError(std::move(message));
+  }
+}
+
 // Sets one configuration property, InvalidArgument naming the key if
 // librdkafka refuses it.
 absl::Status SetConf(rd_kafka_conf_t* conf, const std::string& key,
@@ -308,9 +321,11 @@ struct KafkaLog::Impl {
       }
       ctx->batch->Finish(1, absl::OkStatus());
     } else {
-      ctx->batch->Finish(1, absl::UnavailableError(fmt::format(
-                                "Kafka delivery to partition {} failed: {}",
-                                msg->partition, ErrorName(msg->err))));
+      ctx->batch->Finish(
+          1,
+          ProduceError(msg->err,
+                       fmt::format("Kafka delivery to partition {} failed: {}",
+                                   msg->partition, ErrorName(msg->err))));
     }
     delete ctx;
   }
@@ -546,8 +561,8 @@ struct KafkaLog::Impl {
       if (code == RD_KAFKA_RESP_ERR__FATAL) {
         VORONKA_RETURN_IF_ERROR(FatalStatus());
       }
-      return absl::UnavailableError(
-          fmt::format("Kafka produce: {}: {}", ErrorName(code), what));
+      return ProduceError(
+          code, fmt::format("Kafka produce: {}: {}", ErrorName(code), what));
     }
   }
 };

@@ -44,6 +44,7 @@
 #include "fmt/format.h"
 #include "services/cdr.h"
 #include "services/commands.h"
+#include "services/ingest_api.h"
 #include "services/log_flags.h"
 
 namespace voronka {
@@ -119,18 +120,17 @@ class LogTarget : public ImportTarget {
         break;
       }
       // Leave the conflicting events out and append the rest.
+      std::vector<FieldError> conflicts =
+          ConflictErrors(*r, stamped, [](size_t) { return "uniqueid"; });
+      for (const FieldError& c : conflicts) {
+        outcome.conflicts.emplace_back(
+            index[c.index], fmt::format("uniqueid {}: {}; not imported again",
+                                        stamped[c.index].id.value(), c.reason));
+      }
       std::vector<Event> rest;
       std::vector<size_t> rest_index;
       for (size_t i = 0; i < stamped.size(); ++i) {
-        if (r->outcomes[i] == AppendOutcome::kConflict) {
-          outcome.conflicts.emplace_back(
-              index[i],
-              fmt::format("uniqueid {} was imported before with other "
-                          "content (log partition {} offset {}); not "
-                          "imported again",
-                          stamped[i].id.value(), r->positions[i].partition,
-                          r->positions[i].offset));
-        } else {
+        if (r->outcomes[i] != AppendOutcome::kConflict) {
           rest.push_back(std::move(stamped[i]));
           rest_index.push_back(index[i]);
         }

@@ -233,7 +233,10 @@ absl::Status RunServe(const ServeFlags& flags) {
         IngestClient::Create({.url = api->url() + "/v1/events",
                               .token = token == nullptr ? "" : token,
                               .wait = [&stop](absl::Duration d) {
-                                absl::SleepFor(d);
+                                const absl::Time end = absl::Now() + d;
+                                while (!stop && absl::Now() < end) {
+                                  absl::SleepFor(absl::Milliseconds(50));
+                                }
                                 return !stop;
                               }}));
     const std::string& url = api->url();

@@ -237,7 +237,9 @@ struct Inbox::Impl {
 
   absl::Status ProduceDeadLetters(std::vector<Record>& batch) {
     Deliveries deliveries;
+    absl::Status produce_error;
     for (Record& r : batch) {
+      if (!produce_error.ok()) break;
       if (r.error.empty() || r.dead_lettered) continue;
       const std::string origin =
           fmt::format("{}/{}/{}", rd_kafka_topic_name(r.msg->rkt),
@@ -267,15 +269,18 @@ struct Inbox::Impl {
         }
         rd_kafka_headers_destroy(headers);
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-          return absl::UnavailableError(fmt::format("dead-letter topic {}: {}",
-                                                    options.dead_letter_topic,
-                                                    ErrorName(err)));
+          produce_error = absl::UnavailableError(
+              fmt::format("dead-letter topic {}: {}", options.dead_letter_topic,
+                          ErrorName(err)));
+          break;
         }
         rd_kafka_poll(producer, 100);
       }
     }
-    // Delivery reports are served here, on this thread.
+    // Delivery reports are served here, on this thread; every produced
+    // record points at `deliveries`, so wait for all of them in any case.
     while (deliveries.outstanding > 0) rd_kafka_poll(producer, 100);
+    VORONKA_RETURN_IF_ERROR(produce_error);
     VORONKA_RETURN_IF_ERROR(deliveries.first_error);
     for (Record& r : batch) {
       if (r.error.empty() || r.dead_lettered) continue;
@@ -309,11 +314,38 @@ struct Inbox::Impl {
     }
   }
 
+  // After the log refused a batch as such (InvalidArgument: a record it
+  // can never take), appends record by record and dead-letters the ones
+  // it refuses.
+  absl::Status AppendEach(std::vector<Record>& batch) {
+    for (Record& r : batch) {
+      if (r.events.empty()) continue;
+      absl::StatusOr<AppendOnceResult> result =
+          options.log->AppendOnce(r.events);
+      if (absl::IsInvalidArgument(result.status())) {
+        r.error = fmt::format("the event log refused it: {}",
+                              result.status().message());
+        r.events.clear();
+        continue;
+      }
+      VORONKA_RETURN_IF_ERROR(result.status());
+      if (result->conflicts > 0) {
+        r.error = "an event reuses an id of its source with other content";
+        r.events.clear();
+        continue;
+      }
+      stats.appended += result->appended;
+      stats.duplicates += result->duplicates;
+    }
+    return absl::OkStatus();
+  }
+
   // Settles one batch; false if stopped before it became durable.
   bool Settle(std::vector<Record>& batch) {
     for (Record& r : batch) Decode(r);
     while (true) {
       absl::Status status = Append(batch);
+      if (absl::IsInvalidArgument(status)) status = AppendEach(batch);
       if (status.ok()) status = ProduceDeadLetters(batch);
       if (status.ok()) break;
       ++stats.retries;

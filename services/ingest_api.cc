@@ -176,6 +176,24 @@ class Api : public std::enable_shared_from_this<Api> {
     for (Event& e : events) e.recorded_time = now;
 
     absl::StatusOr<AppendOnceResult> result = options_.log->AppendOnce(events);
+    if (!result.ok() && absl::IsInvalidArgument(result.status())) {
+      // The log refuses a record itself (Kafka: larger than the topic's
+      // message.max.bytes): no retry helps.
+      return Reject(413, "Content Too Large",
+                    fmt::format("the event log refused the events: {}; "
+                                "nothing of this request was appended",
+                                result.status().message()),
+                    {}, events.size());
+    }
+    if (!result.ok() && !absl::IsUnavailable(result.status())) {
+      spdlog::error("ingest: {} not accepted: {}",
+                    Plural(events.size(), "event"), result.status().message());
+      return ProblemResponse(
+          500, "Internal Server Error",
+          fmt::format("the event log failed ({}); nothing of this request is "
+                      "acknowledged",
+                      result.status().message()));
+    }
     if (!result.ok()) {
       if (options_.counters != nullptr) {
         options_.counters->unavailable.fetch_add(1);

@@ -69,7 +69,9 @@ absl::StatusOr<IngestLog> OpenIngestLog(const LogFlags& flags,
   if (kafka == nullptr) return absl::InternalError("unknown log backend");
   VORONKA_ASSIGN_OR_RETURN(
       out.once, OpenKafkaIdempotent(kafka, {.dedup_dir = kafka_dedup_dir,
-                                            .window = flags.dedup_window}));
+                                            .window = flags.dedup_window,
+                                            .settle = flags.append_timeout +
+                                                      absl::Seconds(5)}));
   return out;
 }
 

@@ -217,7 +217,8 @@ TEST(KafkaIdempotentLogTest, AfterAnOutageEveryEventIsInTheLogExactlyOnce) {
       {.brokers = (*broker)->bootstrap(), .append_timeout = absl::Seconds(2)});
   ASSERT_TRUE(log.ok());
   auto once = OpenKafkaIdempotent(log->get(), {.dedup_dir = dir.Sub("dedup"),
-                                               .poll = absl::Milliseconds(50)});
+                                               .poll = absl::Milliseconds(50),
+                                               .settle = absl::Seconds(5)});
   ASSERT_TRUE(once.ok());
   const std::vector<Event> events = Story(300);
   ASSERT_TRUE((*once)->AppendOnce(std::span(events).first(100)).ok());

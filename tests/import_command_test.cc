@@ -145,7 +145,9 @@ TEST(ImportCommandTest, ImportingAFileAgainAppendsNothingTwice) {
       Voronka(dir, {"import", "cdr", kExamples + "Master.csv", "--map",
                     dir.Sub("agents2.yaml"), "--data", log});
   EXPECT_EQ(changed.exit_code, 2) << changed.err;
-  EXPECT_THAT(changed.err, HasSubstr("was imported before with other content"));
+  EXPECT_THAT(changed.err,
+              HasSubstr("was already used by the event at partition 0 offset "
+                        "4 with different content"));
   EXPECT_THAT(changed.err, HasSubstr(": line 5: uniqueid 1795420800.50"));
   EXPECT_EQ(ReadLog(log).size(), 7u);
 }

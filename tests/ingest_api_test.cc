@@ -303,7 +303,8 @@ TEST(IngestKafkaOutageTest, CallersGet503ThenEveryEventIsInTheLogOnce) {
       {.brokers = (*broker)->bootstrap(), .append_timeout = absl::Seconds(2)});
   ASSERT_TRUE(log.ok());
   auto once = OpenKafkaIdempotent(log->get(), {.dedup_dir = dir.Sub("dedup"),
-                                               .poll = absl::Milliseconds(50)});
+                                               .poll = absl::Milliseconds(50),
+                                               .settle = absl::Seconds(5)});
   ASSERT_TRUE(once.ok());
   const FunnelConfig config = FunnelConfig::Default();
   HttpServer server;
