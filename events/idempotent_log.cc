@@ -99,7 +99,15 @@ class KafkaIdempotentLog : public IdempotentLog {
                  rocksdb::Slice(kCheckpointKey.data(), kCheckpointKey.size()),
                  &checkpoint);
     if (!s.ok() && !s.IsNotFound()) return FromRocks(s, "read checkpoint");
-    ReaderOptions reader_options{.start_offsets = DecodeOffsets(checkpoint)};
+    // From the checkpoint, but never before what the topic still holds
+    // (a new index on a topic whose oldest records were deleted).
+    std::vector<int64_t> start = DecodeOffsets(checkpoint);
+    VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> oldest, log_->StartOffsets());
+    start.resize(std::max(start.size(), oldest.size()), 0);
+    for (size_t p = 0; p < oldest.size(); ++p) {
+      start[p] = std::max(start[p], oldest[p]);
+    }
+    ReaderOptions reader_options{.start_offsets = std::move(start)};
     // A record that does not decode is the projectors' to report; the
     // index just has nothing to remember of it.
     reader_options.dead_letter = [](const CorruptRecord&) {};

@@ -632,6 +632,14 @@ absl::StatusOr<std::vector<LogPosition>> KafkaLog::Append(
 int32_t KafkaLog::partition_count() const { return impl_->partitions; }
 
 absl::StatusOr<std::vector<int64_t>> KafkaLog::EndOffsets() {
+  return Watermarks(/*high=*/true);
+}
+
+absl::StatusOr<std::vector<int64_t>> KafkaLog::StartOffsets() {
+  return Watermarks(/*high=*/false);
+}
+
+absl::StatusOr<std::vector<int64_t>> KafkaLog::Watermarks(bool high_side) {
   std::vector<int64_t> out;
   out.reserve(impl_->partitions);
   for (int32_t p = 0; p < impl_->partitions; ++p) {
@@ -645,7 +653,7 @@ absl::StatusOr<std::vector<int64_t>> KafkaLog::EndOffsets() {
           fmt::format("Kafka watermarks of {} partition {}: {}",
                       impl_->options.topic, p, ErrorName(err)));
     }
-    out.push_back(high);
+    out.push_back(high_side ? high : low);
   }
   return out;
 }

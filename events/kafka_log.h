@@ -68,12 +68,16 @@ class KafkaLog : public EventLog {
       std::span<const Event> events) override;
   int32_t partition_count() const override;
   absl::StatusOr<std::vector<int64_t>> EndOffsets() override;
+  // Per partition, the oldest offset still in the topic (the low
+  // watermark: retention may have deleted what came before).
+  absl::StatusOr<std::vector<int64_t>> StartOffsets();
   absl::StatusOr<std::unique_ptr<LogReader>> OpenReader(
       ReaderOptions options) override;
 
   struct Impl;
 
  private:
+  absl::StatusOr<std::vector<int64_t>> Watermarks(bool high_side);
   explicit KafkaLog(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };

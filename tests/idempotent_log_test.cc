@@ -209,6 +209,29 @@ TEST(KafkaIdempotentLogTest, ANewIndexLearnsTheTopicBeforeAcceptingAnything) {
   EXPECT_EQ(records->size(), 150u);
 }
 
+TEST(KafkaIdempotentLogTest, ANewIndexStartsWhereTheTopicStillHasRecords) {
+  TempDir dir;
+  auto broker = DevBroker::Start({.brokers = 1, .partitions = 1});
+  ASSERT_TRUE(broker.ok());
+  auto log = KafkaLog::Open({.brokers = (*broker)->bootstrap()});
+  ASSERT_TRUE(log.ok());
+  // The dev broker keeps the newest 5 MiB of a partition: push the oldest
+  // records out, as a retention limit would.
+  const std::vector<Event> events = Story(40000);
+  for (size_t at = 0; at < events.size(); at += 5000) {
+    ASSERT_TRUE((*log)->Append(std::span(events).subspan(at, 5000)).ok());
+  }
+  auto oldest = (*log)->StartOffsets();
+  ASSERT_TRUE(oldest.ok()) << oldest.status();
+  ASSERT_GT((*oldest)[0], 0);
+
+  auto once = OpenKafkaIdempotent(log->get(), {.dedup_dir = dir.Sub("new")});
+  ASSERT_TRUE(once.ok()) << once.status();
+  auto r = (*once)->AppendOnce(std::span(events).last(100));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->duplicates, 100);
+}
+
 TEST(KafkaIdempotentLogTest, AfterAnOutageEveryEventIsInTheLogExactlyOnce) {
   TempDir dir;
   auto broker = DevBroker::Start({.brokers = 1, .partitions = 3});
