@@ -12,6 +12,7 @@
 #include "events/status.h"
 #include "fmt/format.h"
 #include "services/ingest_api.h"
+#include "services/log_limiter.h"
 #include "spdlog/spdlog.h"
 
 namespace voronka {
@@ -74,6 +75,7 @@ struct Inbox::Impl {
   rd_kafka_t* producer = nullptr;
   CloudEventsDecoder decoder;
   InboxStats stats;
+  LogLimiter dead_letter_log{20};  // Lines per second.
   std::thread thread;
 
   mutable std::mutex mu;
@@ -286,9 +288,12 @@ struct Inbox::Impl {
       if (r.error.empty() || r.dead_lettered) continue;
       r.dead_lettered = true;
       ++stats.dead_lettered;
-      spdlog::warn("inbox: record {}/{}/{} dead-lettered to {}: {}",
-                   rd_kafka_topic_name(r.msg->rkt), r.msg->partition,
-                   r.msg->offset, options.dead_letter_topic, r.error);
+      if (std::optional<int64_t> dropped = dead_letter_log.Allow()) {
+        spdlog::warn("inbox: record {}/{}/{} dead-lettered to {}: {}{}",
+                     rd_kafka_topic_name(r.msg->rkt), r.msg->partition,
+                     r.msg->offset, options.dead_letter_topic, r.error,
+                     LogLimiter::Note(*dropped));
+      }
     }
     return absl::OkStatus();
   }

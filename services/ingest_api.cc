@@ -9,6 +9,7 @@
 #include "events/status.h"
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
+#include "services/log_limiter.h"
 #include "spdlog/spdlog.h"
 
 namespace voronka {
@@ -90,12 +91,22 @@ class Api : public std::enable_shared_from_this<Api> {
     std::unique_ptr<CloudEventsDecoder> decoder_;
   };
 
-  HttpResponse Reject(int status, std::string_view title,
-                      std::string_view detail,
+  // A 4xx answer. Every problem is logged once with the sender's address,
+  // at most kRejectLogsPerSecond lines a second.
+  HttpResponse Reject(const HttpRequest& request, int status,
+                      std::string_view title, std::string_view detail,
                       const std::vector<FieldError>& errors, size_t events) {
     if (options_.counters != nullptr) {
       options_.counters->rejected.fetch_add(static_cast<int64_t>(events));
     }
+    auto log = [&](std::string_view what) {
+      if (std::optional<int64_t> dropped = reject_log_.Allow()) {
+        spdlog::warn("ingest: {} from {}: {}{}", status, request.peer, what,
+                     LogLimiter::Note(*dropped));
+      }
+    };
+    if (errors.empty()) log(detail);
+    for (const FieldError& e : errors) log(e.ToString());
     nlohmann::json ext = nlohmann::json::object();
     if (!errors.empty()) ext["errors"] = ErrorsJson(errors);
     return ProblemResponse(status, title, detail, ext);
@@ -119,7 +130,7 @@ class Api : public std::enable_shared_from_this<Api> {
       mode = Mode::kBinary;
     } else {
       return Reject(
-          415, "Unsupported Media Type",
+          request, 415, "Unsupported Media Type",
           fmt::format(
               "Content-Type {} is not accepted: send {} (one event), {} (a "
               "JSON array of events) or application/json with ce-* headers "
@@ -146,7 +157,7 @@ class Api : public std::enable_shared_from_this<Api> {
       }
     }
     if (decoded.malformed) {
-      return Reject(400, "Bad Request", "the body is not valid JSON",
+      return Reject(request, 400, "Bad Request", "the body is not valid JSON",
                     decoded.errors, 0);
     }
     if (!decoded.ok()) {
@@ -157,7 +168,7 @@ class Api : public std::enable_shared_from_this<Api> {
         }
       }
       return Reject(
-          422, "Unprocessable Content",
+          request, 422, "Unprocessable Content",
           fmt::format("{} found; nothing of this request was appended. "
                       "First: {}",
                       Plural(decoded.errors.size(), "problem"),
@@ -166,7 +177,7 @@ class Api : public std::enable_shared_from_this<Api> {
     }
     std::vector<Event>& events = decoded.events;
     if (events.size() > options_.max_batch_events) {
-      return Reject(413, "Content Too Large",
+      return Reject(request, 413, "Content Too Large",
                     fmt::format("{} in one request; the limit is {}",
                                 Plural(events.size(), "event"),
                                 options_.max_batch_events),
@@ -179,7 +190,7 @@ class Api : public std::enable_shared_from_this<Api> {
     if (!result.ok() && absl::IsInvalidArgument(result.status())) {
       // The log refuses a record itself (Kafka: larger than the topic's
       // message.max.bytes): no retry helps.
-      return Reject(413, "Content Too Large",
+      return Reject(request, 413, "Content Too Large",
                     fmt::format("the event log refused the events: {}; "
                                 "nothing of this request was appended",
                                 result.status().message()),
@@ -223,7 +234,7 @@ class Api : public std::enable_shared_from_this<Api> {
         return "header ce-id";
       };
       std::vector<FieldError> errors = ConflictErrors(*result, events, id_path);
-      return Reject(409, "Conflict",
+      return Reject(request, 409, "Conflict",
                     fmt::format("{} reused an id of its source with "
                                 "different content; nothing of this request "
                                 "was appended. First: {}",
@@ -254,7 +265,10 @@ class Api : public std::enable_shared_from_this<Api> {
                         .body = std::move(body)};
   }
 
+  static constexpr int kRejectLogsPerSecond = 20;
+
   IngestApiOptions options_;
+  LogLimiter reject_log_{kRejectLogsPerSecond};
   std::mutex mu_;
   std::vector<std::unique_ptr<CloudEventsDecoder>> decoders_;  // Guarded.
 };
