@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/time/time.h"
+#include "events/status.h"
 #include "events/yaml_reader.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -408,20 +409,8 @@ absl::StatusOr<FunnelConfig> FunnelConfig::Parse(std::string_view yaml,
                                                  std::string_view origin) {
   Draft b;
   Loader loader(origin);
-  try {
-    YAML::Node root = YAML::Load(std::string(yaml));
-    loader.Load(root, b);
-  } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) {
-      return absl::InvalidArgumentError(fmt::format("{}: {}", origin, e.msg));
-    }
-    return absl::InvalidArgumentError(fmt::format("{}: line {}, column {}: {}",
-                                                  origin, e.mark.line + 1,
-                                                  e.mark.column + 1, e.msg));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(fmt::format("{}: {}", origin, e.what()));
-  }
-  if (!loader.ok()) return loader.status();
+  VORONKA_RETURN_IF_ERROR(loader.LoadDocument(
+      yaml, [&](const YAML::Node& root) { loader.Load(root, b); }));
   FunnelConfig cfg;
   cfg.departments_ = std::move(b.departments);
   cfg.funnels_ = std::move(b.funnels);

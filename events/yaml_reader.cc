@@ -2,6 +2,24 @@
 
 namespace voronka {
 
+absl::Status YamlReader::LoadDocument(
+    std::string_view yaml,
+    const std::function<void(const YAML::Node& root)>& load) {
+  try {
+    load(YAML::Load(std::string(yaml)));
+  } catch (const YAML::Exception& e) {
+    if (e.mark.is_null()) {
+      return absl::InvalidArgumentError(fmt::format("{}: {}", origin_, e.msg));
+    }
+    return absl::InvalidArgumentError(fmt::format("{}: line {}, column {}: {}",
+                                                  origin_, e.mark.line + 1,
+                                                  e.mark.column + 1, e.msg));
+  } catch (const std::exception& e) {
+    return absl::InvalidArgumentError(fmt::format("{}: {}", origin_, e.what()));
+  }
+  return ok() ? absl::OkStatus() : status();
+}
+
 std::optional<YAML::Node> YamlReader::Get(const YAML::Node& map,
                                           std::string_view key) {
   const YAML::Node& cmap = map;

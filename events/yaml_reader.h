@@ -17,6 +17,7 @@
 #ifndef VORONKA_EVENTS_YAML_READER_H_
 #define VORONKA_EVENTS_YAML_READER_H_
 
+#include <functional>
 #include <optional>
 #include <set>
 #include <string>
@@ -34,6 +35,14 @@ class YamlReader {
  public:
   // `origin` names the document in every error ("funnels.yaml").
   explicit YamlReader(std::string_view origin) : origin_(origin) {}
+
+  // Parses `yaml` and hands its root node to `load`, which reports problems
+  // through Error(). A YAML syntax error (any yaml-cpp exception) becomes
+  // InvalidArgument naming the origin, line and column; problems reported
+  // by `load` give status().
+  absl::Status LoadDocument(
+      std::string_view yaml,
+      const std::function<void(const YAML::Node& root)>& load);
 
   bool ok() const { return errors_.empty(); }
   // InvalidArgument with every error on its own line.

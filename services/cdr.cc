@@ -540,20 +540,8 @@ absl::StatusOr<CdrMapping> CdrMapping::Parse(std::string_view yaml,
   CdrMapping mapping;
   mapping.origin = std::string(origin);
   MappingLoader loader(origin, config);
-  try {
-    YAML::Node root = YAML::Load(std::string(yaml));
-    loader.Load(root, mapping);
-  } catch (const YAML::Exception& e) {
-    if (e.mark.is_null()) {
-      return absl::InvalidArgumentError(fmt::format("{}: {}", origin, e.msg));
-    }
-    return absl::InvalidArgumentError(fmt::format("{}: line {}, column {}: {}",
-                                                  origin, e.mark.line + 1,
-                                                  e.mark.column + 1, e.msg));
-  } catch (const std::exception& e) {
-    return absl::InvalidArgumentError(fmt::format("{}: {}", origin, e.what()));
-  }
-  if (!loader.ok()) return loader.status();
+  VORONKA_RETURN_IF_ERROR(loader.LoadDocument(
+      yaml, [&](const YAML::Node& root) { loader.Load(root, mapping); }));
   return mapping;
 }
 
