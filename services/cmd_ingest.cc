@@ -102,15 +102,7 @@ absl::Status RunIngest(IngestFlags flags) {
   }
   std::unique_ptr<Inbox> inbox;
   if (!flags.inbox_topic.empty()) {
-    std::vector<std::pair<std::string, std::string>> client_config;
-    for (const std::string& entry : flags.log.kafka_config) {
-      const size_t eq = entry.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return absl::InvalidArgumentError(
-            fmt::format("-X {}: expected key=value", entry));
-      }
-      client_config.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
-    }
+    VORONKA_ASSIGN_OR_RETURN(auto client_config, KafkaClientConfig(flags.log));
     VORONKA_ASSIGN_OR_RETURN(
         inbox, Inbox::Start({.brokers = inbox_brokers,
                              .topic = flags.inbox_topic,

@@ -43,18 +43,24 @@ absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags) {
                           .topic = flags.topic,
                           .create_partitions = flags.create_partitions,
                           .append_timeout = flags.append_timeout};
+  VORONKA_ASSIGN_OR_RETURN(options.client_config, KafkaClientConfig(flags));
+  auto log = KafkaLog::Open(std::move(options));
+  if (!log.ok()) return log.status();
+  return std::unique_ptr<EventLog>(std::move(*log));
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+KafkaClientConfig(const LogFlags& flags) {
+  std::vector<std::pair<std::string, std::string>> out;
   for (const std::string& entry : flags.kafka_config) {
     const size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {
       return absl::InvalidArgumentError(
           fmt::format("-X {}: expected key=value", entry));
     }
-    options.client_config.emplace_back(entry.substr(0, eq),
-                                       entry.substr(eq + 1));
+    out.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
   }
-  auto log = KafkaLog::Open(std::move(options));
-  if (!log.ok()) return log.status();
-  return std::unique_ptr<EventLog>(std::move(*log));
+  return out;
 }
 
 absl::StatusOr<IngestLog> OpenIngestLog(const LogFlags& flags,

@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -45,6 +46,11 @@ void AddLogFlags(CLI::App& cmd, LogFlags& flags,
 
 // Opens the log the flags name.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags);
+
+// The -X key=value settings as pairs; InvalidArgument naming a malformed
+// entry.
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
+KafkaClientConfig(const LogFlags& flags);
 
 // The log the flags name with its idempotent append (events/
 // idempotent_log.h): the embedded log's own, or for Kafka a de-duplication
