@@ -28,8 +28,8 @@ namespace {
 constexpr std::string_view kStageKeys[] = {"name", "probability", "owner",
                                            "sla",  "idle_limit",  "outcome"};
 constexpr std::string_view kFunnelKeys[] = {"kind", "stages"};
-constexpr std::string_view kRootKeys[] = {"timezone", "departments",
-                                          "key_accounts", "funnels"};
+constexpr std::string_view kRootKeys[] = {
+    "timezone", "departments", "key_accounts", "handoff_sla", "funnels"};
 constexpr std::string_view kKeyAccountKeys[] = {"department", "routes",
                                                 "threshold"};
 constexpr std::string_view kFunnelKinds[] = {"acquisition", "retention",
@@ -46,6 +46,7 @@ struct Draft {
   std::vector<DepartmentId> key_account_routed;
   std::map<Currency, int64_t> key_account_threshold;
   std::string timezone = "UTC";
+  std::map<std::string, absl::Duration> handoff_sla;
 };
 
 // Walks one YAML document and collects errors. One Loader per Parse call.
@@ -61,6 +62,7 @@ class Loader : public YamlReader {
                                          const std::string& path);
   void LoadDepartments(const YAML::Node& root, Draft& out);
   void LoadKeyAccounts(const YAML::Node& node, Draft& out);
+  void LoadHandoffSla(const YAML::Node& node, Draft& out);
   void LoadFunnel(const std::string& name, const YAML::Node& node,
                   const std::string& path, Draft& out);
   void LoadStage(const YAML::Node& node, const std::string& path,
@@ -111,6 +113,10 @@ void Loader::Load(const YAML::Node& root, Draft& out) {
     LoadKeyAccounts(*ka, out);
   }
 
+  if (std::optional<YAML::Node> sla = Get(root, "handoff_sla")) {
+    LoadHandoffSla(*sla, out);
+  }
+
   std::optional<YAML::Node> funnels = Get(root, "funnels");
   if (!funnels) {
     Error("funnels", "required");
@@ -126,6 +132,25 @@ void Loader::Load(const YAML::Node& root, Draft& out) {
         continue;
       }
       LoadFunnel(name, kv.second, path, out);
+    }
+  }
+}
+
+void Loader::LoadHandoffSla(const YAML::Node& node, Draft& out) {
+  if (!IsMap(node, "handoff_sla")) return;
+  for (const auto& kv : node) {
+    const std::string name = kv.first.IsScalar() ? kv.first.Scalar() : "?";
+    const std::string path = "handoff_sla." + name;
+    bool known = false;
+    for (const DepartmentId& d : out.departments) {
+      known = known || d.value() == name;
+    }
+    if (!known) {
+      Error(path, fmt::format("\"{}\" is not in departments", name));
+      continue;
+    }
+    if (std::optional<absl::Duration> d = Duration(node, name, path)) {
+      out.handoff_sla[name] = *d;
     }
   }
 }
@@ -418,6 +443,7 @@ absl::StatusOr<FunnelConfig> FunnelConfig::Parse(std::string_view yaml,
   cfg.key_account_routed_ = std::move(b.key_account_routed);
   cfg.key_account_threshold_ = std::move(b.key_account_threshold);
   cfg.timezone_ = std::move(b.timezone);
+  cfg.handoff_sla_ = std::move(b.handoff_sla);
   return cfg;
 }
 
@@ -488,6 +514,11 @@ key_accounts:
   routes: [sales, account_management]
   # Minor units: RUB 1,000,000.00; USD and EUR 10,000.00.
   threshold: {RUB: 100000000, USD: 1000000, EUR: 1000000}
+# How long a deal may wait in a department's handoff queue before someone
+# claims it (the queue alert, docs/observability.md). Hot leads cool fast;
+# key accounts are few and valuable. Not part of the read models: changing
+# it rebuilds nothing.
+handoff_sla: {lead_generation: 1d, sales: 4h, account_management: 1d, key_accounts: 2h}
 funnels:
   # DOMAIN.md §1, the stage table of seed 001 (never-contacted prospects).
   # SLAs: a cold lead is worth most in its first days, so lead generation

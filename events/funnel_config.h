@@ -94,6 +94,12 @@ class FunnelConfig {
   // The time zone that indicator days are bucketed in ("UTC" by default);
   // Parse has checked that absl::LoadTimeZone accepts it.
   const std::string& timezone() const { return timezone_; }
+  // How long a deal may wait in each department's handoff queue before it
+  // is claimed (`handoff_sla`); departments without an entry have no limit.
+  // Used by metrics and alerts only, not by the read models.
+  const std::map<std::string, absl::Duration>& handoff_sla() const {
+    return handoff_sla_;
+  }
 
   bool HasDepartment(std::string_view name) const;
   // nullptr if there is no such funnel / stage.
@@ -107,6 +113,7 @@ class FunnelConfig {
   std::vector<DepartmentId> key_account_routed_;
   std::map<Currency, int64_t> key_account_threshold_;
   std::string timezone_ = "UTC";
+  std::map<std::string, absl::Duration> handoff_sla_;
 };
 
 }  // namespace voronka

@@ -286,6 +286,7 @@ struct KafkaLog::Impl {
   int32_t partitions = 0;
   std::thread poller;
   std::atomic<bool> stop{false};
+  std::atomic<int64_t> delivery_errors{0};
 
   std::mutex fatal_mu;
   absl::Status fatal;  // Set once the producer hit a fatal error.
@@ -310,7 +311,11 @@ struct KafkaLog::Impl {
 
   absl::Status FatalStatus() { return CheckFatal(producer, ""); }
 
-  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg, void*) {
+  static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg,
+                         void* opaque) {
+    if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      static_cast<Impl*>(opaque)->delivery_errors.fetch_add(1);
+    }
     auto* ctx = static_cast<MessageContext*>(msg->_private);
     if (ctx == nullptr) return;
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -637,6 +642,11 @@ absl::StatusOr<std::vector<int64_t>> KafkaLog::EndOffsets() {
 
 absl::StatusOr<std::vector<int64_t>> KafkaLog::StartOffsets() {
   return Watermarks(/*high=*/false);
+}
+
+KafkaLog::ProducerStats KafkaLog::producer_stats() const {
+  return {.delivery_errors = impl_->delivery_errors.load(),
+          .queued = rd_kafka_outq_len(impl_->producer)};
 }
 
 absl::StatusOr<std::vector<int64_t>> KafkaLog::Watermarks(bool high_side) {

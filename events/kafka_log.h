@@ -71,6 +71,13 @@ class KafkaLog : public EventLog {
   // Per partition, the oldest offset still in the topic (the low
   // watermark: retention may have deleted what came before).
   absl::StatusOr<std::vector<int64_t>> StartOffsets();
+
+  // The producer's state, for metrics.
+  struct ProducerStats {
+    int64_t delivery_errors = 0;  // Delivery reports with an error, in total.
+    int64_t queued = 0;           // Messages not yet delivered (outq_len).
+  };
+  ProducerStats producer_stats() const;
   absl::StatusOr<std::unique_ptr<LogReader>> OpenReader(
       ReaderOptions options) override;
 

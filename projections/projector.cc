@@ -43,6 +43,7 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
                            reader_->Next(options_.batch_records, wait));
   const std::vector<int64_t> positions = reader_->positions();
   if (records.empty() && positions == committed_) return 0;
+  const absl::Time start = absl::Now();
   Txn txn(store_);
   ProjectorStats delta;
   absl::Status status;
@@ -80,6 +81,14 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
   stats_.duplicates += delta.duplicates;
   stats_.conflicts += delta.conflicts;
   ++stats_.batches;
+  for (const LogRecord& record : records) {
+    const size_t p = static_cast<size_t>(record.position.partition);
+    if (stats_.last.size() <= p) stats_.last.resize(p + 1);
+    stats_.last[p] =
+        ProjectorStats::Last{.event_time = record.event.time,
+                             .recorded_time = record.event.recorded_time};
+  }
+  if (!records.empty()) stats_.last_batch_duration = absl::Now() - start;
   return records.size();
 }
 

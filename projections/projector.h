@@ -23,11 +23,13 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "events/log.h"
+#include "events/timestamp.h"
 #include "projections/projection.h"
 #include "projections/seen_set.h"
 #include "projections/store.h"
@@ -46,6 +48,15 @@ struct ProjectorStats {
   int64_t duplicates = 0;
   int64_t conflicts = 0;
   int64_t batches = 0;
+  // Per partition, the times of the last record committed (consumed: applied
+  // or skipped); unset until one was. For lag in seconds.
+  struct Last {
+    Timestamp event_time;
+    Timestamp recorded_time;
+  };
+  std::vector<std::optional<Last>> last;
+  // How long the last batch with records took from read to commit.
+  absl::Duration last_batch_duration;
 };
 
 class Projector {

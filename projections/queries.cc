@@ -438,19 +438,31 @@ QueryForecast(const ProjectionStore& store, ForecastGroup group,
   return out;
 }
 
-absl::StatusOr<WaitStats> QueryClaimWaits(const ProjectionStore& store,
-                                          std::string_view department,
-                                          int64_t from_day, int64_t to_day) {
-  std::vector<int64_t> waits;
+absl::StatusOr<std::vector<absl::Duration>> QueryClaimWaitList(
+    const ProjectionStore& store, std::string_view department, int64_t from_day,
+    int64_t to_day) {
+  std::vector<absl::Duration> waits;
   const std::string prefix = Key("cl").Str(department).str();
   VORONKA_RETURN_IF_ERROR(
       store.ScanEntries(prefix, Key("cl").Str(department).Int(from_day).str(),
                         [&](std::string_view key, std::string_view) {
                           KeyReader r(key.substr(prefix.size()));
                           if (r.Int() > to_day) return false;
-                          waits.push_back(r.Int());
+                          waits.push_back(absl::Microseconds(r.Int()));
                           return true;
                         }));
+  return waits;
+}
+
+absl::StatusOr<WaitStats> QueryClaimWaits(const ProjectionStore& store,
+                                          std::string_view department,
+                                          int64_t from_day, int64_t to_day) {
+  VORONKA_ASSIGN_OR_RETURN(
+      std::vector<absl::Duration> list,
+      QueryClaimWaitList(store, department, from_day, to_day));
+  std::vector<int64_t> waits;
+  waits.reserve(list.size());
+  for (absl::Duration d : list) waits.push_back(absl::ToInt64Microseconds(d));
   WaitStats stats;
   if (waits.empty()) return stats;
   std::sort(waits.begin(), waits.end());

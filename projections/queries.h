@@ -190,6 +190,10 @@ struct WaitStats {
 // Claim waits of `department`'s queue for claims made in [from_day, to_day]
 // (cl/ entries, exact). Percentiles by nearest rank: the smallest wait with
 // at least p% of the waits at or below it.
+// The waits themselves, in key order (day, then wait).
+absl::StatusOr<std::vector<absl::Duration>> QueryClaimWaitList(
+    const ProjectionStore& store, std::string_view department, int64_t from_day,
+    int64_t to_day);
 absl::StatusOr<WaitStats> QueryClaimWaits(const ProjectionStore& store,
                                           std::string_view department,
                                           int64_t from_day, int64_t to_day);

@@ -20,9 +20,13 @@
 #include "events/status.h"
 #include "fmt/format.h"
 #include "services/commands.h"
+#include "services/health.h"
 #include "services/inbox.h"
 #include "services/ingest_api.h"
+#include "services/ingest_metrics.h"
 #include "services/log_flags.h"
+#include "services/log_metrics.h"
+#include "services/metrics.h"
 #include "services/query_api.h"
 #include "services/stop_signals.h"
 #include "spdlog/spdlog.h"
@@ -85,17 +89,24 @@ absl::Status RunIngest(IngestFlags flags) {
           ? ""
           : fmt::format(" (de-duplication index in {})", flags.dedup_dir));
 
-  IngestCounters counters;
+  Metrics metrics("ingest");
+  AddLogMetrics(metrics, *log.log, flags.log.data_dir);
+  IngestMetrics counters(metrics.registry());
   std::unique_ptr<QueryApiServer> api;
   if (!flags.no_http) {
+    EventLog* event_log = log.log.get();
     VORONKA_ASSIGN_OR_RETURN(
         api, QueryApiServer::Start(
-                 flags.api, {.config = &config}, std::cout,
-                 [&](HttpServer& http, const TokenStore* tokens) {
+                 flags.api,
+                 {.config = &config,
+                  .readiness =
+                      [event_log] { return CheckReadiness(*event_log, {}, 0); },
+                  .metrics = &metrics},
+                 std::cout, [&](HttpServer& http, const TokenStore* tokens) {
                    return RegisterIngestApi(http, {.config = &config,
                                                    .log = log.once.get(),
                                                    .tokens = tokens,
-                                                   .counters = &counters});
+                                                   .metrics = &counters});
                  }));
     std::cout << fmt::format("  ingest (docs/ingest.md): POST {}/v1/events\n",
                              api->url());
@@ -111,6 +122,7 @@ absl::Status RunIngest(IngestFlags flags) {
                              .client_config = std::move(client_config),
                              .config = &config,
                              .log = log.once.get()}));
+    AddInboxMetrics(metrics, *inbox);
     std::cout << fmt::format(
         "  inbox: consuming {} on {} as group {}; invalid records go to {}\n",
         flags.inbox_topic, inbox_brokers, flags.group, flags.dead_letter_topic);
@@ -120,9 +132,8 @@ absl::Status RunIngest(IngestFlags flags) {
   auto status_line = [&] {
     std::string line = fmt::format(
         "http {} req, {} events accepted ({} dup, {} rejected, {} x 503)",
-        counters.requests.load(), counters.accepted.load(),
-        counters.duplicates.load(), counters.rejected.load(),
-        counters.unavailable.load());
+        counters.requests(), counters.accepted(), counters.duplicates(),
+        counters.rejected(), counters.unavailable());
     if (inbox != nullptr) {
       const InboxStats& s = inbox->stats();
       line += fmt::format(

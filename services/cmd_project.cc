@@ -32,8 +32,13 @@
 #include "projections/funnel_projection.h"
 #include "projections/generations.h"
 #include "projections/indicator_projection.h"
+#include "services/business_metrics.h"
 #include "services/commands.h"
+#include "services/health.h"
 #include "services/log_flags.h"
+#include "services/log_metrics.h"
+#include "services/metrics.h"
+#include "services/projector_metrics.h"
 #include "services/projector_runner.h"
 #include "services/query_api.h"
 #include "services/stop_signals.h"
@@ -85,12 +90,29 @@ absl::Status RunProject(const ProjectFlags& flags) {
   std::cout << fmt::format("voronka project {}: {} -> {}\n", flags.name,
                            DescribeLog(flags.log), dir)
             << std::flush;
-  ProjectorRunner runner(*log, *projection, dir);
+  Metrics metrics("project");
+  ProjectorMetrics projector_metrics(metrics);
+  ProjectorRunner runner(*log, *projection, dir, 4096,
+                         projector_metrics.BatchObserver(flags.name));
+  projector_metrics.Watch(*log, {&runner});
   // Only this projection's routes: the other's answer 404 saying so.
   QueryApiOptions api_options{.config = &config};
   StoreGetter getter = [&runner] { return runner.store(); };
   (flags.name == "indicators" ? api_options.indicators : api_options.funnel) =
       getter;
+  AddLogMetrics(metrics, *log, flags.log.data_dir);
+  AddBusinessMetrics(metrics, {.config = &config,
+                               .funnel = api_options.funnel,
+                               .indicators = api_options.indicators,
+                               .per_manager = flags.api.metrics_per_manager});
+  const int64_t max_lag = flags.api.ready_max_lag;
+  EventLog* event_log = log.get();
+  const ProjectorRunner* runner_ptr = &runner;
+  api_options.readiness = [event_log, runner_ptr, max_lag] {
+    const ProjectorRunner* runners[] = {runner_ptr};
+    return CheckReadiness(*event_log, runners, max_lag);
+  };
+  api_options.metrics = &metrics;
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<QueryApiServer> api,
       QueryApiServer::Start(flags.api, std::move(api_options), std::cout));

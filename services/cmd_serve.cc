@@ -34,9 +34,12 @@
 #include "events/status.h"
 #include "fmt/format.h"
 #include "projections/queries.h"
+#include "services/business_metrics.h"
 #include "services/commands.h"
 #include "services/ingest_api.h"
 #include "services/ingest_client.h"
+#include "services/log_metrics.h"
+#include "services/projector_metrics.h"
 #include "services/query_api.h"
 #include "services/server.h"
 #include "services/simulator.h"
@@ -140,12 +143,12 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
 }
 
 std::string StatusLine(const Server& server, int64_t log_end, int64_t demo_sent,
-                       const IngestCounters& ingest) {
+                       const IngestMetrics& ingest) {
   std::string line = fmt::format("log {} events", log_end);
-  if (ingest.requests > 0) {
+  if (ingest.requests() > 0) {
     line += fmt::format(" | ingest {} req, {} events ({} dup, {} rejected)",
-                        ingest.requests.load(), ingest.accepted.load(),
-                        ingest.duplicates.load(), ingest.rejected.load());
+                        ingest.requests(), ingest.accepted(),
+                        ingest.duplicates(), ingest.rejected());
   }
   for (const ProjectorStatus& s : server.status()) {
     int64_t at = 0;
@@ -167,25 +170,44 @@ absl::Status RunServe(const ServeFlags& flags) {
   VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
   VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
                            LoadConfigFlag(flags.config_path));
+  Metrics metrics("serve");
+  ProjectorMetrics projector_metrics(metrics);
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<Server> server,
-      Server::Start({.data_dir = flags.data_dir, .config = &config}));
+      Server::Start({.data_dir = flags.data_dir,
+                     .config = &config,
+                     .observe_batches = [&](const std::string& projection) {
+                       return projector_metrics.BatchObserver(projection);
+                     }}));
   Server* s = server.get();
+  // Collectors read the server: it outlives the API (stopped first).
+  AddLogMetrics(metrics, server->log(), flags.data_dir + "/log");
+  projector_metrics.Watch(server->log(), server->runners());
+  AddBusinessMetrics(metrics, {.config = &config,
+                               .funnel = [s] { return s->funnel(); },
+                               .indicators = [s] { return s->indicators(); },
+                               .per_manager = flags.api.metrics_per_manager});
   std::unique_ptr<IdempotentLog> ingest_log =
       MakeIdempotent(&server->embedded_log());
-  IngestCounters ingest_counters;
+  IngestMetrics ingest_counters(metrics.registry());
+  const int64_t max_lag = flags.api.ready_max_lag;
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<QueryApiServer> api,
       QueryApiServer::Start(
           flags.api,
           {.config = &config,
            .indicators = [s] { return s->indicators(); },
-           .funnel = [s] { return s->funnel(); }},
+           .funnel = [s] { return s->funnel(); },
+           .readiness =
+               [s, max_lag] {
+                 return CheckReadiness(s->log(), s->runners(), max_lag);
+               },
+           .metrics = &metrics},
           std::cout, [&](HttpServer& http, const TokenStore* tokens) {
             return RegisterIngestApi(http, {.config = &config,
                                             .log = ingest_log.get(),
                                             .tokens = tokens,
-                                            .counters = &ingest_counters});
+                                            .metrics = &ingest_counters});
           }));
   std::cout << fmt::format(
                    "  ingest (docs/ingest.md): POST {}/v1/events "

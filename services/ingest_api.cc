@@ -58,11 +58,7 @@ class Api : public std::enable_shared_from_this<Api> {
   absl::Status Register(HttpServer& server) {
     return server.Route("POST", "/v1/events",
                         [self = shared_from_this()](const HttpRequest& r) {
-                          HttpResponse response = self->Handle(r);
-                          if (self->options_.counters != nullptr) {
-                            self->options_.counters->requests.fetch_add(1);
-                          }
-                          return response;
+                          return self->Observed(r);
                         });
   }
 
@@ -91,13 +87,47 @@ class Api : public std::enable_shared_from_this<Api> {
     std::unique_ptr<CloudEventsDecoder> decoder_;
   };
 
+  // Handle, counted in the metrics.
+  HttpResponse Observed(const HttpRequest& request) {
+    IngestMetrics* m = options_.metrics;
+    IngestMetrics::InFlight in_flight(m);
+    const absl::Time start = absl::Now();
+    HttpResponse response = Handle(request);
+    if (m != nullptr) {
+      if (response.status == 401 || response.status == 403) {
+        m->Rejected(RejectReason::kUnauthorized, 1);
+      }
+      m->Request(response.status);
+      m->RequestDuration(absl::Now() - start);
+    }
+    return response;
+  }
+
+  static RejectReason ReasonOf(int status) {
+    switch (status) {
+      case 400:
+        return RejectReason::kMalformed;
+      case 409:
+        return RejectReason::kConflict;
+      case 413:
+        return RejectReason::kTooLarge;
+      case 415:
+        return RejectReason::kUnsupportedMedia;
+      default:
+        break;
+    }
+    return RejectReason::kInvalid;
+  }
+
   // A 4xx answer. Every problem is logged once with the sender's address,
   // at most kRejectLogsPerSecond lines a second.
   HttpResponse Reject(const HttpRequest& request, int status,
                       std::string_view title, std::string_view detail,
                       const std::vector<FieldError>& errors, size_t events) {
-    if (options_.counters != nullptr) {
-      options_.counters->rejected.fetch_add(static_cast<int64_t>(events));
+    if (options_.metrics != nullptr) {
+      // Requests whose events could not be read count once.
+      options_.metrics->Rejected(ReasonOf(status),
+                                 std::max<int64_t>(1, events));
     }
     auto log = [&](std::string_view what) {
       if (std::optional<int64_t> dropped = reject_log_.Allow()) {
@@ -186,7 +216,11 @@ class Api : public std::enable_shared_from_this<Api> {
     const Timestamp now = options_.clock ? options_.clock() : Timestamp::Now();
     for (Event& e : events) e.recorded_time = now;
 
+    const absl::Time append_start = absl::Now();
     absl::StatusOr<AppendOnceResult> result = options_.log->AppendOnce(events);
+    if (options_.metrics != nullptr) {
+      options_.metrics->AppendDuration(absl::Now() - append_start);
+    }
     if (!result.ok() && absl::IsInvalidArgument(result.status())) {
       // The log refuses a record itself (Kafka: larger than the topic's
       // message.max.bytes): no retry helps.
@@ -206,9 +240,7 @@ class Api : public std::enable_shared_from_this<Api> {
                       result.status().message()));
     }
     if (!result.ok()) {
-      if (options_.counters != nullptr) {
-        options_.counters->unavailable.fetch_add(1);
-      }
+      if (options_.metrics != nullptr) options_.metrics->LogUnavailable();
       spdlog::warn("ingest: {} not accepted: {}",
                    Plural(events.size(), "event"), result.status().message());
       HttpResponse r = ProblemResponse(
@@ -242,11 +274,8 @@ class Api : public std::enable_shared_from_this<Api> {
                                 errors.front().ToString()),
                     errors, errors.size());
     }
-    if (options_.counters != nullptr) {
-      options_.counters->accepted.fetch_add(
-          static_cast<int64_t>(events.size()));
-      options_.counters->appended.fetch_add(result->appended);
-      options_.counters->duplicates.fetch_add(result->duplicates);
+    if (options_.metrics != nullptr) {
+      options_.metrics->Accepted(events, result->duplicates);
     }
     // Written by hand: a 1,000-event answer is on the hot path.
     std::string body = fmt::format(

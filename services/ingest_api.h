@@ -48,19 +48,9 @@
 #include "events/timestamp.h"
 #include "services/auth.h"
 #include "services/http_server.h"
+#include "services/ingest_metrics.h"
 
 namespace voronka {
-
-// What ingest did, for status lines and (issue 5) metrics. All counters are
-// totals since start.
-struct IngestCounters {
-  std::atomic<int64_t> requests{0};
-  std::atomic<int64_t> accepted{0};     // Events acknowledged (202).
-  std::atomic<int64_t> appended{0};     // Of those, new in the log.
-  std::atomic<int64_t> duplicates{0};   // Of those, retries.
-  std::atomic<int64_t> rejected{0};     // Events in 4xx answers.
-  std::atomic<int64_t> unavailable{0};  // 503 answers.
-};
 
 struct IngestApiOptions {
   const FunnelConfig* config = nullptr;  // Required.
@@ -71,7 +61,7 @@ struct IngestApiOptions {
   std::function<Timestamp()> clock;
   size_t max_batch_events = 10000;
   absl::Duration retry_after = absl::Seconds(1);  // On 503.
-  IngestCounters* counters = nullptr;             // Optional.
+  IngestMetrics* metrics = nullptr;               // Optional.
 };
 
 // Adds POST /v1/events. InvalidArgument without a config or log.

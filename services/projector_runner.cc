@@ -18,11 +18,13 @@ int64_t Sum(const std::vector<int64_t>& v) {
 }  // namespace
 
 ProjectorRunner::ProjectorRunner(EventLog& log, Projection& projection,
-                                 std::string dir, size_t batch_records)
+                                 std::string dir, size_t batch_records,
+                                 BatchObserver on_batch)
     : log_(log),
       projection_(projection),
       generations_(std::move(dir)),
-      batch_records_(batch_records) {
+      batch_records_(batch_records),
+      on_batch_(std::move(on_batch)) {
   status_.name = std::string(projection.name());
   thread_ = std::thread([this] { Run(); });
 }
@@ -120,6 +122,9 @@ absl::Status ProjectorRunner::RunProjector(ProjectionStore& store,
       status_.stats = projector->stats();
     }
     if (!step.ok()) return step.status();
+    if (*step > 0 && on_batch_) {
+      on_batch_(projector->stats().last_batch_duration);
+    }
     if (absl::Now() >= next_check) {
       next_check = absl::Now() + absl::Seconds(1);
       absl::StatusOr<std::string> current = generations_.Current();

@@ -21,6 +21,7 @@
 #define VORONKA_SERVICES_PROJECTOR_RUNNER_H_
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -49,8 +50,13 @@ struct ProjectorStatus {
 
 class ProjectorRunner {
  public:
+  // Called on the runner's thread after each batch with records committed
+  // to the store in service, with how long it took (metrics).
+  using BatchObserver = std::function<void(absl::Duration)>;
+
   ProjectorRunner(EventLog& log, Projection& projection, std::string dir,
-                  size_t batch_records = 4096);
+                  size_t batch_records = 4096,
+                  BatchObserver on_batch = nullptr);
   ~ProjectorRunner();  // Stop()
 
   void Stop();
@@ -81,6 +87,7 @@ class ProjectorRunner {
   Projection& projection_;
   Generations generations_;
   size_t batch_records_;
+  BatchObserver on_batch_;
   std::atomic<bool> stop_{false};
   std::atomic<bool> rebuild_requested_{false};
   mutable std::mutex mu_;

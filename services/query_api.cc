@@ -184,6 +184,7 @@ class Api : public std::enable_shared_from_this<Api> {
   absl::StatusOr<json> Deal(const HttpRequest& r,
                             const ProjectionStore& s) const;
   HttpResponse Health() const;
+  HttpResponse Ready() const;
 
   QueryApiOptions o_;
   absl::TimeZone tz_;
@@ -743,6 +744,14 @@ HttpResponse Api::Health() const {
         {{"indicators", state(o_.indicators)}, {"funnel", state(o_.funnel)}}}});
 }
 
+HttpResponse Api::Ready() const {
+  if (!o_.readiness) return HttpResponse::Json(200, {{"status", "ready"}});
+  const Readiness r = o_.readiness();
+  return HttpResponse::Json(
+      r.ready ? 200 : 503,
+      {{"status", r.ready ? "ready" : "not ready"}, {"checks", r.checks}});
+}
+
 absl::Status Api::Add(HttpServer& server, const std::string& pattern,
                       Model model, Handler handler) {
   return server.Route(
@@ -788,6 +797,10 @@ absl::Status Api::Register(HttpServer& server) {
   VORONKA_RETURN_IF_ERROR(server.Route(
       "GET", "/healthz", [self = shared_from_this()](const HttpRequest&) {
         return self->Health();
+      }));
+  VORONKA_RETURN_IF_ERROR(server.Route(
+      "GET", "/readyz", [self = shared_from_this()](const HttpRequest&) {
+        return self->Ready();
       }));
   VORONKA_RETURN_IF_ERROR(
       Add(server, "/v1/indicators", M::kIndicators, bind(&Api::Indicators)));
@@ -863,6 +876,14 @@ void AddApiListenFlags(CLI::App& cmd, ApiListenFlags& flags) {
                  "Largest request body in bytes (larger: 413)")
       ->check(CLI::Range(size_t{1024}, size_t{1} << 30))
       ->capture_default_str();
+  cmd.add_option("--ready-max-lag", flags.ready_max_lag,
+                 "GET /readyz answers 503 while a projector is more than "
+                 "this many records behind the log")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd.add_flag("--metrics-per-manager", flags.metrics_per_manager,
+               "Export per-manager series (voronka_manager_*; one series per "
+               "manager and metric: mind Prometheus's memory)");
 }
 
 absl::Status CheckApiListenFlags(const ApiListenFlags& flags) {
@@ -893,14 +914,23 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
   options.tokens = server->tokens_.get();
   const bool serves_indicators = static_cast<bool>(options.indicators);
   const bool serves_funnel = static_cast<bool>(options.funnel);
+  Metrics* metrics = options.metrics;
+  if (metrics != nullptr) {
+    VORONKA_RETURN_IF_ERROR(metrics->RegisterRoute(server->http_));
+  }
   VORONKA_RETURN_IF_ERROR(RegisterQueryApi(server->http_, std::move(options)));
   if (more_routes) {
     VORONKA_RETURN_IF_ERROR(more_routes(server->http_, server->tokens_.get()));
   }
-  VORONKA_RETURN_IF_ERROR(
-      server->http_.Start({.address = address.first,
-                           .port = address.second,
-                           .max_body_bytes = flags.max_body_bytes}));
+  VORONKA_RETURN_IF_ERROR(server->http_.Start(
+      {.address = address.first,
+       .port = address.second,
+       .max_body_bytes = flags.max_body_bytes,
+       .on_request = metrics == nullptr
+                         ? std::function<void(const HttpRequestRecord&)>()
+                         : [metrics](const HttpRequestRecord& r) {
+                             metrics->ObserveHttp(r);
+                           }}));
   server->url_ =
       fmt::format("http://{}:{}", address.first, server->http_.port());
   const std::string& url = server->url_;
@@ -914,7 +944,8 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
            "!! Development machines only; use --tokens FILE anywhere else.\n\n";
   }
   out << "listening on " << url << "\n";
-  std::string try_these = fmt::format("{}/healthz", url);
+  std::string try_these = fmt::format("{}/healthz, {}/readyz", url, url);
+  if (metrics != nullptr) try_these += fmt::format(", {}/metrics", url);
   if (serves_funnel) try_these += fmt::format(", {}/v1/stages", url);
   if (serves_indicators) {
     try_these += fmt::format(", {}/v1/indicators?scope=total&group=week", url);

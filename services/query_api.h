@@ -1,6 +1,6 @@
 // The query API: the read models (projections/queries.h) over HTTP/JSON,
-// under /v1, plus GET /healthz. docs/api.md lists every route, its
-// parameters, a request/response example and its errors.
+// under /v1, plus GET /healthz, GET /readyz and GET /metrics. docs/api.md lists
+// every route, its parameters, a request/response example and its errors.
 //
 //   HttpServer server;
 //   RegisterQueryApi(server, {.config = &config,
@@ -37,7 +37,9 @@
 #include "events/timestamp.h"
 #include "projections/store.h"
 #include "services/auth.h"
+#include "services/health.h"
 #include "services/http_server.h"
+#include "services/metrics.h"
 
 namespace voronka {
 
@@ -54,6 +56,12 @@ struct QueryApiOptions {
   const TokenStore* tokens = nullptr;
   // "Now" when a request does not say; Timestamp::Now if empty.
   std::function<Timestamp()> clock;
+  // GET /readyz: 200 when it says ready, else 503 (services/health.h).
+  // Empty: ready whenever the process answers.
+  ReadinessCheck readiness;
+  // The process's metrics: served on GET /metrics (no auth), and every
+  // answered request counted in them. Null: no /metrics.
+  Metrics* metrics = nullptr;
 };
 
 // Query-range limits (also in docs/api.md).
@@ -69,6 +77,10 @@ struct ApiListenFlags {
   std::string tokens_path;
   bool insecure_dev = false;
   size_t max_body_bytes = 16 << 20;  // --max-body: larger requests get 413.
+  // --ready-max-lag: /readyz fails while a projector is further behind.
+  int64_t ready_max_lag = 10000;
+  // --metrics-per-manager: per-manager series (voronka_manager_*).
+  bool metrics_per_manager = false;
 };
 void AddApiListenFlags(CLI::App& cmd, ApiListenFlags& flags);
 

@@ -27,7 +27,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
     server->runners_.push_back(std::make_unique<ProjectorRunner>(
         *server->log_, *projection,
         fmt::format("{}/{}", options.data_dir, projection->name()),
-        options.batch_records));
+        options.batch_records,
+        options.observe_batches
+            ? options.observe_batches(std::string(projection->name()))
+            : nullptr));
   }
   return server;
 }

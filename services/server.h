@@ -27,6 +27,9 @@ struct ServerOptions {
   std::string data_dir;
   const FunnelConfig* config = nullptr;  // Default() if null.
   size_t batch_records = 4096;
+  // Gives each projection's runner its batch observer (metrics); optional.
+  std::function<ProjectorRunner::BatchObserver(const std::string& projection)>
+      observe_batches;
 };
 
 class Server {
@@ -45,6 +48,9 @@ class Server {
     return runners_[1]->store();
   }
   ProjectorRunner& runner(size_t i) { return *runners_[i]; }
+  std::vector<const ProjectorRunner*> runners() const {
+    return {runners_[0].get(), runners_[1].get()};
+  }
   size_t runner_count() const { return runners_.size(); }
 
   std::vector<ProjectorStatus> status() const;

@@ -126,6 +126,9 @@ TEST(FunnelConfigTest, DefaultHasDepartmentsKeyAccountsAndThreeFunnelKinds) {
   EXPECT_EQ(c.FindStage("acquisition", "shipping"), nullptr);
   EXPECT_EQ(c.FindStage("nope", "new"), nullptr);
   EXPECT_EQ(c.FindFunnel("nope"), nullptr);
+  EXPECT_EQ(c.handoff_sla().at("sales"), absl::Hours(4));
+  EXPECT_EQ(c.handoff_sla().at("key_accounts"), absl::Hours(2));
+  EXPECT_EQ(c.handoff_sla().size(), 4u);
 }
 
 TEST(FunnelConfigTest, DeployFileIsTheBuiltInDefault) {
@@ -214,7 +217,14 @@ INSTANTIATE_TEST_SUITE_P(
                    "unknown key"},
         RejectCase{"UnknownRootKey", "timezone: UTC", "timezon: UTC",
                    "funnels.yaml: timezon: unknown key (allowed: timezone, "
-                   "departments, key_accounts, funnels)"},
+                   "departments, key_accounts, handoff_sla, funnels)"},
+        RejectCase{"HandoffSlaUnknownDepartment", "timezone: UTC",
+                   "timezone: UTC\nhandoff_sla: {marketing: 4h}",
+                   "funnels.yaml: handoff_sla.marketing: \"marketing\" is not "
+                   "in departments"},
+        RejectCase{"HandoffSlaBadDuration", "timezone: UTC",
+                   "timezone: UTC\nhandoff_sla: {sales: soon}",
+                   "funnels.yaml: handoff_sla.sales: "},
         RejectCase{"UnknownFunnelKey", "kind: acquisition",
                    "kind: acquisition\n    colour: red",
                    "funnels.acquisition.colour: unknown key"},

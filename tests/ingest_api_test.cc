@@ -46,7 +46,7 @@ class IngestApiTest : public ::testing::Test {
                                             .log = once_.get(),
                                             .tokens = tokens,
                                             .max_batch_events = 50,
-                                            .counters = &counters_})
+                                            .metrics = &counters_})
                     .ok());
     ASSERT_TRUE(server_.Start({.max_body_bytes = max_body}).ok());
     client_ = std::make_unique<HttpClient>(
@@ -82,7 +82,8 @@ class IngestApiTest : public ::testing::Test {
   FunnelConfig config_ = FunnelConfig::Default();
   std::unique_ptr<EmbeddedLog> log_;
   std::unique_ptr<IdempotentLog> once_;
-  IngestCounters counters_;
+  prometheus::Registry registry_;
+  IngestMetrics counters_{registry_};
   HttpServer server_;
   std::unique_ptr<HttpClient> client_;
 };
@@ -108,8 +109,8 @@ TEST_F(IngestApiTest, StructuredEventIsAcknowledgedWithItsPositionOnce) {
   Event stored = (*records)[0].event;
   stored.recorded_time = Timestamp();
   EXPECT_EQ(stored, events[0]);
-  EXPECT_EQ(counters_.accepted, 2);
-  EXPECT_EQ(counters_.duplicates, 1);
+  EXPECT_EQ(counters_.accepted(), 2);
+  EXPECT_EQ(counters_.duplicates(), 1);
 }
 
 TEST_F(IngestApiTest, BatchAnswersOnePositionPerEventInOrder) {
@@ -178,7 +179,7 @@ TEST_F(IngestApiTest, InvalidEventsAre422ListingEveryProblemAndNothingIsKept) {
                                                      "events[2].time"));
   // All or nothing: the valid event 1 was not appended either.
   EXPECT_EQ(LogEnd(), 0);
-  EXPECT_EQ(counters_.rejected, 2);
+  EXPECT_EQ(counters_.rejected(), 2);
 }
 
 TEST_F(IngestApiTest, AnIdReusedWithOtherContentIs409) {
