@@ -188,7 +188,7 @@ class Collectors {
     const int64_t today = DayOf(now, tz_);
     const std::vector<double>& bounds = ClaimWaitBuckets();
     FamilyWriter hist = sink.AddFamily(
-        "voronka_claim_wait_seconds",
+        "voronka_claim_wait_today_seconds",
         "Handoff-queue waits of today's claims (starts again at midnight in "
         "the configuration's time zone).",
         MetricType::Histogram);

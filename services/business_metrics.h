@@ -44,7 +44,7 @@ struct BusinessMetricsOptions {
 
 void AddBusinessMetrics(Metrics& metrics, BusinessMetricsOptions options);
 
-// Upper bounds of voronka_claim_wait_seconds: 1 minute to 2 days.
+// Upper bounds of voronka_claim_wait_today_seconds: 1 minute to 2 days.
 const std::vector<double>& ClaimWaitBuckets();
 
 }  // namespace voronka
