@@ -13,6 +13,7 @@ packages=(
   libjemalloc-dev
   kcat
   wrk
+  prometheus  # prometheus and promtool: deploy/prometheus, monitoring_config_test
 )
 
 missing=()
