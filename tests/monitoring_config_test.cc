@@ -33,6 +33,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/prometheus_text.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/voronka_process.h"
 #include "yaml-cpp/yaml.h"
 
 namespace voronka {
@@ -41,7 +42,9 @@ namespace {
 namespace fs = std::filesystem;
 using json = nlohmann::json;
 using testing::ChildProcess;
+using testing::Listening;
 using testing::MetricTypes;
+using testing::StartListening;
 
 const fs::path kSource = VORONKA_SOURCE_DIR;
 const fs::path kPrometheusConfig = kSource / "deploy/prometheus/prometheus.yml";
@@ -271,11 +274,12 @@ std::string Unknown(const References& all,
 
 TEST(MetricNamesTest, SkipsFunctionsKeywordsLabelsStringsAndDurations) {
   using ::testing::ElementsAre;
-  EXPECT_THAT(testing::MetricNamesInPromQL(
-                  "histogram_quantile(0.9, sum by (le, department) "
-                  "(rate(voronka_claim_wait_seconds_bucket{job=~\"$job\", "
-                  "le!=\"+Inf\"}[$__rate_interval])))"),
-              ElementsAre("voronka_claim_wait_seconds_bucket"));
+  EXPECT_THAT(
+      testing::MetricNamesInPromQL(
+          "histogram_quantile(0.9, sum by (le, department) "
+          "(rate(voronka_claim_wait_today_seconds_bucket{job=~\"$job\", "
+          "le!=\"+Inf\"}[$__rate_interval])))"),
+      ElementsAre("voronka_claim_wait_today_seconds_bucket"));
   EXPECT_THAT(testing::MetricNamesInPromQL(
                   "max by (department) (a_wait > on (job, instance, "
                   "department) group_left (x) b_sla) and ignoring(y) c "
@@ -289,12 +293,14 @@ TEST(MetricNamesTest, SkipsFunctionsKeywordsLabelsStringsAndDurations) {
 }
 
 TEST(MetricNamesTest, MapsHistogramSeriesToTheirFamily) {
-  const MetricTypes types = {{"voronka_claim_wait_seconds", "histogram"},
+  const MetricTypes types = {{"voronka_claim_wait_today_seconds", "histogram"},
                              {"voronka_calls_count", "gauge"}};
-  EXPECT_EQ(testing::MetricFamily("voronka_claim_wait_seconds_bucket", types),
-            "voronka_claim_wait_seconds");
-  EXPECT_EQ(testing::MetricFamily("voronka_claim_wait_seconds_count", types),
-            "voronka_claim_wait_seconds");
+  EXPECT_EQ(
+      testing::MetricFamily("voronka_claim_wait_today_seconds_bucket", types),
+      "voronka_claim_wait_today_seconds");
+  EXPECT_EQ(
+      testing::MetricFamily("voronka_claim_wait_today_seconds_count", types),
+      "voronka_claim_wait_today_seconds");
   EXPECT_EQ(testing::MetricFamily("voronka_calls_count", types),
             "voronka_calls_count");
   EXPECT_EQ(testing::MetricFamily("voronka_calls_sum", types),
@@ -545,50 +551,8 @@ TEST(MonitoringMetricsTest, EveryMetricUsedIsInTheCatalog) {
       << unknown;
 }
 
-// A Voronka process listening on a free port: its URL from the "listening
-// on URL" line it prints at start.
-struct Listening {
-  std::unique_ptr<ChildProcess> process;
-  std::string url;
-};
-
-absl::StatusOr<Listening> StartListening(const std::vector<std::string>& args) {
-  absl::StatusOr<std::unique_ptr<ChildProcess>> child =
-      ChildProcess::Start(VORONKA_BINARY, args);
-  if (!child.ok()) return child.status();
-  const absl::Time deadline = absl::Now() + absl::Seconds(60);
-  while (absl::Now() < deadline) {
-    absl::StatusOr<std::string> line = (*child)->ReadLine(absl::Seconds(5));
-    if (absl::IsDeadlineExceeded(line.status())) continue;
-    if (!line.ok()) {
-      return absl::FailedPreconditionError(
-          fmt::format("voronka {} ended before listening (its stderr is in "
-                      "the test log)",
-                      absl::StrJoin(args, " ")));
-    }
-    absl::string_view rest = *line;
-    if (absl::ConsumePrefix(&rest, "listening on ")) {
-      return Listening{std::move(*child), std::string(rest)};
-    }
-  }
-  return absl::DeadlineExceededError(
-      fmt::format("voronka {}: no \"listening on\" line within 60 s",
-                  absl::StrJoin(args, " ")));
-}
-
-// The body of GET /metrics. Unavailable when the process does not answer
-// (HttpClient), FailedPrecondition for an answer other than 200.
 absl::StatusOr<std::string> GetMetrics(const std::string& base_url) {
-  absl::StatusOr<HttpUrl> url = ParseHttpUrl(base_url + "/metrics");
-  if (!url.ok()) return url.status();
-  HttpClient client(*url, {.request_timeout = absl::Seconds(10)});
-  absl::StatusOr<HttpClientResponse> r = client.Get(url->target);
-  if (!r.ok()) return r.status();
-  if (r->status != 200) {
-    return absl::FailedPreconditionError(
-        fmt::format("GET {} answered {}", url->ToString(), r->status));
-  }
-  return r->body;
+  return testing::HttpGetBody(base_url + "/metrics");
 }
 
 // What a process exposes: the families of its last successful scrape.
@@ -625,6 +589,7 @@ TEST(MonitoringMetricsTest, EveryMetricUsedIsServedByVoronka) {
       absl::Seconds(60));
   ASSERT_TRUE(kcat.ok() && kcat->exit_code == 0) << "kcat -P failed";
   absl::StatusOr<Listening> ingest = StartListening(
+      VORONKA_BINARY,
       {"ingest", "--kafka", (*broker)->bootstrap(), "--dedup-dir",
        dir.Sub("dedup"), "--from-topic", "voronka.inbox", "--insecure-dev",
        "--listen", "127.0.0.1:0", "--status-every", "5"});
@@ -633,6 +598,7 @@ TEST(MonitoringMetricsTest, EveryMetricUsedIsServedByVoronka) {
   // The demo sends 3000 events at 100 a second: serve runs for 30 s, then
   // exits by itself.
   absl::StatusOr<Listening> serve = StartListening(
+      VORONKA_BINARY,
       {"serve", "--data", dir.Sub("data"), "--demo", "--demo-events", "3000",
        "--rate", "100", "--insecure-dev", "--metrics-per-manager", "--listen",
        "127.0.0.1:0", "--status-every", "5"});
