@@ -86,6 +86,7 @@ Metrics::Metrics(std::string service)
 }
 
 void Metrics::AddCollector(std::string name, Collector collector) {
+  collector_errors_.Add({{"collector", name}});  // Shows 0 from the start.
   std::lock_guard<std::mutex> lock(mu_);
   collectors_.push_back({std::move(name), std::move(collector)});
 }
@@ -107,8 +108,10 @@ std::string Metrics::Render() {
                      std::string(status.message()), LogLimiter::Note(*dropped));
       }
     }
+    // Families without series stay: their HELP and TYPE say the metric
+    // exists (e.g. today's amounts before the first application).
     for (prometheus::MetricFamily& f : sink.families()) {
-      if (!f.metric.empty()) families.push_back(std::move(f));
+      families.push_back(std::move(f));
     }
   }
   std::ostringstream out;
