@@ -2,8 +2,8 @@
 // `voronka serve` and a separate `voronka project funnel` on the dev broker
 // while simulators stream events into both; the numbers Prometheus stores
 // must agree with what the query APIs say (queue lengths, open deals per
-// stage), and the alert rules of deploy/prometheus load and evaluate against
-// live data.
+// stage), the alert rules of deploy/prometheus evaluate against live data,
+// and `promtool check metrics` accepts the live /metrics.
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -234,6 +234,18 @@ TEST(PrometheusIntegrationTest, PrometheusSeesWhatTheQueryApisSay) {
                       << "  projector open deals: API "
                       << Show(api_projector_open) << "\n          Prometheus "
                       << Show(prom_projector_open);
+
+  // The live exposition passes promtool's lint (names, units, help).
+  for (const std::string& url : {serve->url, projector->url}) {
+    absl::StatusOr<std::string> text = testing::HttpGetBody(url + "/metrics");
+    ASSERT_TRUE(text.ok()) << text.status();
+    auto lint = testing::RunCommand("/usr/bin/promtool", {"check", "metrics"},
+                                    *text, absl::Seconds(60));
+    ASSERT_TRUE(lint.ok()) << lint.status();
+    EXPECT_EQ(lint->exit_code, 0)
+        << "promtool check metrics on " << url << "/metrics:\n"
+        << lint->out;
+  }
 
   // Ingest counted what it took, and the rules evaluate on live data: the
   // recording rule of the ingest error share exists and is 0.
