@@ -3,12 +3,14 @@
 // to plain appends (embedded_log_bench.cc) for the cost of de-duplication;
 // and the whole handler path for one 1,000-event request (decode, validate,
 // append once). scripts/bench-ingest.sh measures the same over HTTP with wrk.
+// BM_IngestMetricsPerRequest: the metrics' share of a request.
 #include <atomic>
 
 #include "benchmark/benchmark.h"
 #include "events/cloudevents.h"
 #include "events/idempotent_log.h"
 #include "fmt/format.h"
+#include "services/ingest_metrics.h"
 #include "tests/bench/bench_util.h"
 
 namespace voronka::bench {
@@ -75,6 +77,38 @@ void BM_DecodeAndAppendOnce(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_DecodeAndAppendOnce)->Threads(1)->Threads(2)->UseRealTime();
+
+// What the metrics of one POST /v1/events cost (issue 5): in flight,
+// request code and duration, append duration, events by type and source,
+// for a request of Arg events, from 1 or 4 threads sharing the registry.
+void BM_IngestMetricsPerRequest(benchmark::State& state) {
+  static prometheus::Registry* registry = nullptr;
+  static IngestMetrics* metrics = nullptr;
+  if (state.thread_index() == 0) {
+    registry = new prometheus::Registry();
+    metrics = new IngestMetrics(*registry);
+  }
+  const std::vector<Event> events =
+      EventMix(static_cast<size_t>(state.range(0)));
+  for (auto _ : state) {
+    IngestMetrics::InFlight in_flight(metrics);
+    metrics->AppendDuration(absl::Microseconds(50));
+    metrics->Accepted(events, 0);
+    metrics->Request(202);
+    metrics->RequestDuration(absl::Microseconds(80));
+  }
+  state.SetItemsProcessed(state.iterations());
+  if (state.thread_index() == 0) {
+    delete metrics;
+    delete registry;
+  }
+}
+BENCHMARK(BM_IngestMetricsPerRequest)
+    ->Arg(1)
+    ->Arg(1000)
+    ->Threads(1)
+    ->Threads(4)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace voronka::bench

@@ -7,6 +7,7 @@
 // microseconds as counters. Target (issue 3): p99 <= 5 ms for one month of
 // a 100-manager department's per-manager indicators and for a 1,000-deal
 // queue page. The *_Direct variants call the queries without HTTP.
+// BM_MetricsScrape* time a /metrics render of the business gauges.
 // By default the stores are measured as a rebuild leaves them (rows
 // compacted, ProjectionStore::CompactRows); VORONKA_BENCH_COMPACT=1 after a
 // full compaction (no tombstones either), VORONKA_BENCH_COMPACT=0 as filled,
@@ -32,7 +33,9 @@
 #include "projections/projector.h"
 #include "projections/queries.h"
 #include "rocksdb/db.h"
+#include "services/business_metrics.h"
 #include "services/http_server.h"
+#include "services/metrics.h"
 #include "services/query_api.h"
 #include "services/simulator.h"
 #include "tests/bench/bench_util.h"
@@ -311,7 +314,38 @@ void BM_Healthz(benchmark::State& state) {
   Timed(state, [&] { return client.Get("/healthz"); });
 }
 
+// What a Prometheus scrape of the business gauges costs on these stores
+// (issue 5): every open stage's workload, stale and idle counts, queues,
+// today's claims and indicators. Arg 1: with --metrics-per-manager.
+// _Drain recomputes the pipeline-drain flags (five weeks per manager) that
+// a scrape otherwise reuses for a minute.
+void MetricsScrape(benchmark::State& state, bool fresh_drain) {
+  Fixture& f = Stores();
+  const bool per_manager = state.range(0) == 1;
+  auto make = [&] {
+    auto m = std::make_unique<Metrics>("bench");
+    AddBusinessMetrics(*m, {.config = &FunnelConfig::Default(),
+                            .funnel = [&f] { return f.funnel; },
+                            .indicators = [&f] { return f.indicators; },
+                            .per_manager = per_manager});
+    return m;
+  };
+  std::unique_ptr<Metrics> metrics = make();
+  size_t bytes = metrics->Render().size();
+  Timed(state, [&] {
+    if (fresh_drain) metrics = make();
+    return metrics->Render().size();
+  });
+  state.counters["bytes"] = static_cast<double>(bytes);
+}
+void BM_MetricsScrape(benchmark::State& state) { MetricsScrape(state, false); }
+void BM_MetricsScrape_Drain(benchmark::State& state) {
+  MetricsScrape(state, true);
+}
+
 BENCHMARK(BM_Healthz)->Iterations(1000)->UseRealTime();
+BENCHMARK(BM_MetricsScrape)->Arg(0)->Arg(1)->Iterations(100)->UseRealTime();
+BENCHMARK(BM_MetricsScrape_Drain)->Arg(0)->Iterations(20)->UseRealTime();
 BENCHMARK(BM_DepartmentMonthManagers)->Iterations(300)->UseRealTime();
 BENCHMARK(BM_DepartmentMonthManagersPage100)->Iterations(300)->UseRealTime();
 BENCHMARK(BM_DepartmentMonthManagers_Direct)
