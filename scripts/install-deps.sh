@@ -13,6 +13,7 @@ packages=(
   libjemalloc-dev
   kcat
   wrk
+  chromium   # headless, for tests/funnel_page_test.cc
 )
 
 missing=()
