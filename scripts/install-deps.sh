@@ -14,6 +14,7 @@ packages=(
   kcat
   wrk
   prometheus  # prometheus and promtool: deploy/prometheus, monitoring_config_test
+  chromium   # headless, for tests/funnel_page_test.cc
 )
 
 missing=()

@@ -16,6 +16,7 @@
 #include "projections/indicators.h"
 #include "projections/queries.h"
 #include "projections/view.h"
+#include "services/funnel_page.h"
 #include "spdlog/spdlog.h"
 
 namespace voronka {
@@ -919,6 +920,9 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
     VORONKA_RETURN_IF_ERROR(metrics->RegisterRoute(server->http_));
   }
   VORONKA_RETURN_IF_ERROR(RegisterQueryApi(server->http_, std::move(options)));
+  // The page shows read models: not on a listener that serves none (ingest).
+  const bool serves_page = serves_indicators || serves_funnel;
+  if (serves_page) VORONKA_RETURN_IF_ERROR(RegisterFunnelPage(server->http_));
   if (more_routes) {
     VORONKA_RETURN_IF_ERROR(more_routes(server->http_, server->tokens_.get()));
   }
@@ -949,6 +953,11 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
   if (serves_funnel) try_these += fmt::format(", {}/v1/stages", url);
   if (serves_indicators) {
     try_these += fmt::format(", {}/v1/indicators?scope=total&group=week", url);
+  }
+  if (serves_page) {
+    // The page takes its viewer token from the URL fragment (funnel_page.h).
+    try_these += fmt::format("; funnel page: {}/funnel{}", url,
+                             flags.insecure_dev ? "" : "#token=VIEWER_TOKEN");
   }
   out << "  query API (docs/api.md): " << try_these << "\n" << std::flush;
   return server;

@@ -96,11 +96,12 @@ using MoreRoutes =
 // The query API on its own HttpServer, with the token store it checks.
 class QueryApiServer {
  public:
-  // Loads the tokens, registers the routes (options.tokens is set here) and
+  // Loads the tokens, registers the routes (options.tokens is set here),
+  // the funnel page (services/funnel_page.h; if a read model is served) and
   // `more_routes`, and starts listening; prints "listening on
-  // http://ADDR:PORT" (the real port when 0 was asked) and, with
-  // --insecure-dev, a loud warning to `out`. Unavailable if the address can
-  // not be bound.
+  // http://ADDR:PORT" (the real port when 0 was asked), a line of URLs to
+  // try (the page's among them) and, with --insecure-dev, a loud warning to
+  // `out`. Unavailable if the address can not be bound.
   static absl::StatusOr<std::unique_ptr<QueryApiServer>> Start(
       const ApiListenFlags& flags, QueryApiOptions options, std::ostream& out,
       const MoreRoutes& more_routes = nullptr);
