@@ -46,10 +46,12 @@ class JsonFormatter : public spdlog::formatter {
     const absl::Time t = absl::FromChrono(msg.time);
     const std::string time =
         absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
-    const auto level = spdlog::level::to_string_view(msg.level);
+    // The names --log-level takes ("warn", not spdlog's "warning").
+    const auto name = spdlog::level::to_string_view(msg.level);
+    std::string_view level(name.data(), name.size());
+    if (msg.level == spdlog::level::warn) level = "warn";
     std::string line =
-        JsonLogLine(time, std::string_view(level.data(), level.size()),
-                    static_cast<int64_t>(msg.thread_id),
+        JsonLogLine(time, level, static_cast<int64_t>(msg.thread_id),
                     std::string_view(msg.payload.data(), msg.payload.size()));
     line += '\n';
     dest.append(line.data(), line.data() + line.size());
