@@ -79,10 +79,18 @@ TEST(ServeTest, KilledMidStreamResumesToTheSameModelsAsARebuild) {
         {"serve", "--data", data, "--demo", "--rate", "20000", "--status-every",
          "0.1", "--insecure-dev", "--listen", "127.0.0.1:0"});
     ASSERT_TRUE(serve.ok()) << serve.status();
-    // Let it stream and project for a while, then kill it mid-batch.
-    for (int i = 0; i < 12; ++i) {
-      ASSERT_TRUE((*serve)->ReadLine(absl::Seconds(30)).ok());
+    // Let it stream and project for a while (until its status lines show
+    // events in the log, then five more), then kill it mid-batch.
+    int status_lines_with_events = 0;
+    const absl::Time deadline = absl::Now() + absl::Seconds(120);
+    while (status_lines_with_events < 5 && absl::Now() < deadline) {
+      absl::StatusOr<std::string> line = (*serve)->ReadLine(absl::Seconds(30));
+      ASSERT_TRUE(line.ok()) << line.status();
+      if (line->rfind("log ", 0) == 0 && line->rfind("log 0 ", 0) != 0) {
+        ++status_lines_with_events;
+      }
     }
+    ASSERT_EQ(status_lines_with_events, 5) << "the demo appended nothing";
     ASSERT_TRUE((*serve)->Signal(SIGKILL).ok());
     auto code = (*serve)->Wait(absl::Seconds(10));
     ASSERT_TRUE(code.ok());
