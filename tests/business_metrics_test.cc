@@ -503,6 +503,9 @@ TEST(BusinessMetricsNoStoreTest, MissingStoresExportNothing) {
 //                yet) no calls and 5 wins.
 //   lea (lead_generation): 30 calls a week, none last week, no wins: a
 //                holiday, not a drain.
+//   max (account_management): 40 calls and 1 win a week but a silent week
+//                in the baseline (11-02), which counts as a week of 0;
+//                then 5 calls and 2 wins: drain (mean 30 calls, 0.75 wins).
 class PipelineDrainTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -529,7 +532,11 @@ class PipelineDrainTest : public ::testing::Test {
       week(monday, "mia", "sales", 30, 1);
       week(monday, "sam", "sales", 30, 1);
       week(monday, "lea", "lead_generation", 30, 0);
+      if (std::string(monday) != "2026-11-02") {
+        week(monday, "max", "account_management", 40, 1);
+      }
     }
+    week("2026-11-16", "max", "account_management", 5, 2);
     week("2026-11-16", "mia", "sales", 5, 3);
     week("2026-11-16", "sam", "sales", 30, 1);
     week("2026-11-16", "lea", "lead_generation", 0, 0);
@@ -560,7 +567,7 @@ TEST_F(PipelineDrainTest, ManagerWithFewerCallsAndMoreWinsLastWeekIsFlagged) {
             0.0);
   EXPECT_EQ(
       s.Get("voronka_pipeline_drain_managers", Dept("account_management")),
-      0.0);
+      1.0);
   EXPECT_EQ(s.Get("voronka_pipeline_drain_managers", Dept("key_accounts")),
             0.0);
   auto m = [](const std::string& department, const std::string& manager) {
@@ -571,7 +578,10 @@ TEST_F(PipelineDrainTest, ManagerWithFewerCallsAndMoreWinsLastWeekIsFlagged) {
   EXPECT_EQ(
       s.Get("voronka_manager_pipeline_drain", m("lead_generation", "lea")),
       0.0);
-  EXPECT_EQ(s.Series("voronka_manager_pipeline_drain").size(), 3u);
+  EXPECT_EQ(
+      s.Get("voronka_manager_pipeline_drain", m("account_management", "max")),
+      1.0);
+  EXPECT_EQ(s.Series("voronka_manager_pipeline_drain").size(), 4u);
 
   // A week later the judged week is 11-23: sam stopped calling and won 5
   // deals; mia's quiet week is now part of her baseline and she won nothing.
@@ -580,6 +590,9 @@ TEST_F(PipelineDrainTest, ManagerWithFewerCallsAndMoreWinsLastWeekIsFlagged) {
   EXPECT_EQ(s.Get("voronka_manager_pipeline_drain", m("sales", "mia")), 0.0);
   EXPECT_EQ(s.Get("voronka_manager_pipeline_drain", m("sales", "sam")), 1.0);
   EXPECT_EQ(s.Get("voronka_pipeline_drain_managers", Dept("sales")), 1.0);
+  EXPECT_EQ(
+      s.Get("voronka_manager_pipeline_drain", m("account_management", "max")),
+      0.0);
 }
 
 TEST_F(PipelineDrainTest, DepartmentCountWithoutPerManagerSeries) {
