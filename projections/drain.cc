@@ -13,11 +13,16 @@ bool IsDraining(std::span<const WeekActivity> weeks, const DrainRule& rule) {
   }
   top /= static_cast<double>(n);
   closings /= static_cast<double>(n);
+  // The thresholds are products of decimal fractions: 0.7 x 90 is
+  // 62.99999... in binary, which must not turn "exactly 30 % less" (63)
+  // into "not enough". Compare with a margin far below one event.
+  constexpr double kMargin = 1e-9;
   return top >= static_cast<double>(rule.min_baseline_top) &&
-         static_cast<double>(last.top_of_funnel) <= (1 - rule.top_drop) * top &&
+         static_cast<double>(last.top_of_funnel) <=
+             (1 - rule.top_drop) * top + kMargin &&
          last.closings >= rule.min_closings &&
          static_cast<double>(last.closings) >=
-             (1 + rule.closing_rise) * closings;
+             (1 + rule.closing_rise) * closings - kMargin;
 }
 
 int64_t WeekStart(int64_t day) {

@@ -11,8 +11,39 @@
 namespace voronka {
 namespace {
 
+// The length of the well-formed UTF-8 sequence at s[i] (Unicode table 3-7:
+// no overlong forms, no surrogates, nothing above U+10FFFF), 0 if none.
+size_t Utf8Length(std::string_view s, size_t i) {
+  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char c = byte(i);
+  size_t n = 0;
+  unsigned char lo = 0x80, hi = 0xbf;  // Range of the second byte.
+  if (c >= 0xc2 && c <= 0xdf) {
+    n = 2;
+  } else if (c >= 0xe0 && c <= 0xef) {
+    n = 3;
+    if (c == 0xe0) lo = 0xa0;
+    if (c == 0xed) hi = 0x9f;
+  } else if (c >= 0xf0 && c <= 0xf4) {
+    n = 4;
+    if (c == 0xf0) lo = 0x90;
+    if (c == 0xf4) hi = 0x8f;
+  } else {
+    return 0;
+  }
+  if (i + n > s.size() || byte(i + 1) < lo || byte(i + 1) > hi) return 0;
+  for (size_t k = 2; k < n; ++k) {
+    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
+  }
+  return n;
+}
+
+// JSON string contents: quotes, backslashes and control characters
+// escaped; bytes that are not UTF-8 (messages may echo what clients sent)
+// replaced by U+FFFD, so that the line stays valid JSON.
 void AppendEscaped(std::string& out, std::string_view s) {
-  for (char c : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
     switch (c) {
       case '"':
         out += "\\\"";
@@ -32,8 +63,13 @@ void AppendEscaped(std::string& out, std::string_view s) {
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += fmt::format("\\u{:04x}", static_cast<int>(c));
-        } else {
+        } else if (static_cast<unsigned char>(c) < 0x80) {
           out += c;
+        } else if (const size_t n = Utf8Length(s, i); n > 0) {
+          out.append(s.substr(i, n));
+          i += n - 1;
+        } else {
+          out += "\xEF\xBF\xBD";  // U+FFFD, for this byte.
         }
     }
   }

@@ -6,7 +6,8 @@
 //
 // A JSON line: {"time":"2026-11-23T18:00:00.123456Z","level":"warn",
 // "service":"voronka","thread":1234,"msg":"ingest: 422 from ...: ..."}.
-// Messages are escaped so that every line is one valid JSON object.
+// Messages are escaped so that every line is one valid JSON object (bytes
+// that are not UTF-8 become U+FFFD).
 //
 // What is logged, at which level, is in docs/observability.md. Secrets are
 // never logged: tokens are compared hashed and never printed, Kafka -X

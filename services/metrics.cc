@@ -92,12 +92,14 @@ void Metrics::AddCollector(std::string name, Collector collector) {
 }
 
 std::string Metrics::Render() {
-  std::vector<prometheus::MetricFamily> families = registry_->Collect();
   std::vector<NamedCollector> collectors;
   {
     std::lock_guard<std::mutex> lock(mu_);
     collectors = collectors_;
   }
+  // Collectors run first, so that a failure shows in this scrape's
+  // voronka_metrics_collector_errors_total (the registry is read after).
+  std::vector<prometheus::MetricFamily> collected;
   for (const NamedCollector& c : collectors) {
     MetricSink sink;
     absl::Status status = c.collect(sink);
@@ -111,8 +113,12 @@ std::string Metrics::Render() {
     // Families without series stay: their HELP and TYPE say the metric
     // exists (e.g. today's amounts before the first application).
     for (prometheus::MetricFamily& f : sink.families()) {
-      families.push_back(std::move(f));
+      collected.push_back(std::move(f));
     }
+  }
+  std::vector<prometheus::MetricFamily> families = registry_->Collect();
+  for (prometheus::MetricFamily& f : collected) {
+    families.push_back(std::move(f));
   }
   std::ostringstream out;
   prometheus::TextSerializer().Serialize(out, families);
