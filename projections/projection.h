@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "events/event.h"
 #include "events/funnel_config.h"
+#include "events/log.h"
 #include "projections/store.h"
 
 namespace voronka {
@@ -33,6 +34,12 @@ class Projection {
   virtual absl::Status Load(const ProjectionStore& store) = 0;
   // Applies one event that is not a duplicate.
   virtual absl::Status Apply(const Event& event, Txn& txn) = 0;
+  // The same, for projections that index log positions (the audit index):
+  // the record with its position and bytes. Records of one partition come
+  // in offset order. By default: Apply(record.event, txn).
+  virtual absl::Status ApplyRecord(const LogRecord& record, Txn& txn) {
+    return Apply(record.event, txn);
+  }
   // Writes what Apply() kept in memory during the batch into `txn`; called
   // once per batch, before the commit.
   virtual absl::Status Flush(Txn& txn) {

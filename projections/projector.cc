@@ -55,7 +55,7 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
                                                  : delta.conflicts);
       continue;
     }
-    status = projection_.Apply(event, txn);
+    status = projection_.ApplyRecord(record, txn);
     if (!status.ok()) {
       status = absl::Status(
           status.code(),

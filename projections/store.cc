@@ -60,6 +60,11 @@ ProjectionStore::~ProjectionStore() {
   for (auto* h : handles_) {
     if (db_) db_->DestroyColumnFamilyHandle(h);
   }
+  db_.reset();
+  if (!secondary_dir_.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(secondary_dir_, ignored);
+  }
 }
 
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
@@ -68,7 +73,7 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     return absl::InvalidArgumentError("read-model store: no path given");
   }
   std::error_code ec;
-  std::filesystem::create_directories(options.path, ec);
+  if (!options.read_only) std::filesystem::create_directories(options.path, ec);
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
@@ -96,8 +101,23 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   auto store = std::unique_ptr<ProjectionStore>(new ProjectionStore());
   store->path_ = options.path;
   rocksdb::DB* db = nullptr;
-  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, families,
-                                        &store->handles_, &db);
+  rocksdb::Status s;
+  if (options.read_only) {
+    char scratch[] = "/tmp/voronka-store-secondary-XXXXXX";
+    if (mkdtemp(scratch) == nullptr) {
+      return absl::UnavailableError("read-model store: no scratch directory");
+    }
+    store->secondary_dir_ = scratch;
+    db_options.create_if_missing = false;
+    db_options.max_open_files = -1;  // Required for secondary instances.
+    s = rocksdb::DB::OpenAsSecondary(db_options, options.path,
+                                     store->secondary_dir_, families,
+                                     &store->handles_, &db);
+    if (s.ok()) s = db->TryCatchUpWithPrimary();
+  } else {
+    s = rocksdb::DB::Open(db_options, options.path, families, &store->handles_,
+                          &db);
+  }
   if (!s.ok()) return FromRocks(s, fmt::format("open {}", options.path));
   store->db_.reset(db);
   return store;

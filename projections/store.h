@@ -42,7 +42,11 @@ class Snapshot;
 namespace voronka {
 
 struct StoreOptions {
-  std::string path;  // Created if missing.
+  std::string path;  // Created if missing (unless read_only).
+  // Read while another process (a running `voronka serve` or `project`)
+  // holds and writes the store: a RocksDB secondary instance that sees the
+  // store as of the open. Commit and SetVersion then fail.
+  bool read_only = false;
 };
 
 class ProjectionStore {
@@ -104,6 +108,7 @@ class ProjectionStore {
   std::string path_;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;  // default, rows
+  std::string secondary_dir_;  // Scratch of a read-only instance.
 };
 
 // A batch of changes being built, readable before it is committed: Get()

@@ -29,9 +29,11 @@
 
 #include "events/status.h"
 #include "fmt/format.h"
+#include "projections/audit_projection.h"
 #include "projections/funnel_projection.h"
 #include "projections/generations.h"
 #include "projections/indicator_projection.h"
+#include "services/audit_api.h"
 #include "services/business_metrics.h"
 #include "services/commands.h"
 #include "services/health.h"
@@ -60,11 +62,14 @@ absl::StatusOr<std::unique_ptr<Projection>> MakeProjection(
   if (name == "indicators") {
     return std::unique_ptr<Projection>(new IndicatorProjection(config));
   }
+  if (name == "audit") {
+    return std::unique_ptr<Projection>(new AuditProjection(config));
+  }
   if (name == "funnel") {
     return std::unique_ptr<Projection>(new FunnelProjection(config));
   }
-  return absl::InvalidArgumentError(
-      fmt::format("\"{}\" is not a projection (indicators, funnel)", name));
+  return absl::InvalidArgumentError(fmt::format(
+      "\"{}\" is not a projection (indicators, funnel, audit)", name));
 }
 
 int64_t Sum(const std::vector<int64_t>& v) {
@@ -91,6 +96,7 @@ absl::Status RunProject(const ProjectFlags& flags) {
                            DescribeLog(flags.log), dir)
             << std::flush;
   Metrics metrics("project");
+  AuditAccessLog audit_access(flags.data_dir + "/audit-access.jsonl");
   ProjectorMetrics projector_metrics(metrics);
   ProjectorRunner runner(*log, *projection, dir, 4096,
                          projector_metrics.BatchObserver(flags.name));
@@ -98,8 +104,8 @@ absl::Status RunProject(const ProjectFlags& flags) {
   // Only this projection's routes: the other's answer 404 saying so.
   QueryApiOptions api_options{.config = &config};
   StoreGetter getter = [&runner] { return runner.store(); };
-  (flags.name == "indicators" ? api_options.indicators : api_options.funnel) =
-      getter;
+  if (flags.name == "indicators") api_options.indicators = getter;
+  if (flags.name == "funnel") api_options.funnel = getter;
   AddLogMetrics(metrics, *log, flags.log.data_dir);
   AddBusinessMetrics(metrics, {.config = &config,
                                .funnel = api_options.funnel,
@@ -115,7 +121,16 @@ absl::Status RunProject(const ProjectFlags& flags) {
   api_options.metrics = &metrics;
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<QueryApiServer> api,
-      QueryApiServer::Start(flags.api, std::move(api_options), std::cout));
+      QueryApiServer::Start(
+          flags.api, std::move(api_options), std::cout,
+          [&](HttpServer& http, const TokenStore* tokens) -> absl::Status {
+            if (flags.name != "audit") return absl::OkStatus();
+            return RegisterAuditApi(http, {.config = &config,
+                                           .audit = getter,
+                                           .log = log.get(),
+                                           .access = &audit_access,
+                                           .tokens = tokens});
+          }));
   const absl::Duration tick = absl::Seconds(flags.status_every_s);
   while (!stop_signals.Wait(tick)) {
     const ProjectorStatus s = runner.status();

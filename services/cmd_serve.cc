@@ -34,6 +34,7 @@
 #include "events/status.h"
 #include "fmt/format.h"
 #include "projections/queries.h"
+#include "services/audit_api.h"
 #include "services/business_metrics.h"
 #include "services/commands.h"
 #include "services/ingest_api.h"
@@ -190,6 +191,7 @@ absl::Status RunServe(const ServeFlags& flags) {
   std::unique_ptr<IdempotentLog> ingest_log =
       MakeIdempotent(&server->embedded_log());
   IngestMetrics ingest_counters(metrics.registry());
+  AuditAccessLog audit_access(flags.data_dir + "/audit-access.jsonl");
   const int64_t max_lag = flags.api.ready_max_lag;
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<QueryApiServer> api,
@@ -204,6 +206,12 @@ absl::Status RunServe(const ServeFlags& flags) {
                },
            .metrics = &metrics},
           std::cout, [&](HttpServer& http, const TokenStore* tokens) {
+            VORONKA_RETURN_IF_ERROR(
+                RegisterAuditApi(http, {.config = &config,
+                                        .audit = [s] { return s->audit(); },
+                                        .log = &s->log(),
+                                        .access = &audit_access,
+                                        .tokens = tokens}));
             return RegisterIngestApi(http, {.config = &config,
                                             .log = ingest_log.get(),
                                             .tokens = tokens,
@@ -228,7 +236,7 @@ absl::Status RunServe(const ServeFlags& flags) {
   }
   std::cout << fmt::format(
                    "voronka serve: data in {} (embedded log, projectors: "
-                   "indicators, funnel). Stop with Ctrl-C.\n",
+                   "indicators, funnel, audit). Stop with Ctrl-C.\n",
                    flags.data_dir)
             << std::flush;
 

@@ -30,6 +30,8 @@ void RegisterLogCommand(CLI::App& app);
 void RegisterIngestCommand(CLI::App& app);
 // `voronka token add|list`: bearer tokens of the HTTP API (docs/auth.md).
 void RegisterTokenCommand(CLI::App& app);
+// `voronka audit history|book|verify|managers|access` (docs/audit.md).
+void RegisterAuditCommand(CLI::App& app);
 // `voronka import cdr FILE --map agents.yaml`: Asterisk CDR CSV to
 // call.logged events (cdr.h, docs/ingest.md).
 void RegisterImportCommand(CLI::App& app);

@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   voronka::RegisterProjectCommand(app);
   voronka::RegisterTokenCommand(app);
   voronka::RegisterImportCommand(app);
+  voronka::RegisterAuditCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include "events/status.h"
 #include "fmt/format.h"
+#include "projections/audit_projection.h"
 #include "projections/funnel_projection.h"
 #include "projections/indicator_projection.h"
 
@@ -23,6 +24,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
       std::make_unique<IndicatorProjection>(*server->config_));
   server->projections_.push_back(
       std::make_unique<FunnelProjection>(*server->config_));
+  server->projections_.push_back(
+      std::make_unique<AuditProjection>(*server->config_));
   for (auto& projection : server->projections_) {
     server->runners_.push_back(std::make_unique<ProjectorRunner>(
         *server->log_, *projection,

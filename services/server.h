@@ -4,6 +4,7 @@
 //   DIR/log          the event log (events/embedded_log.h)
 //   DIR/indicators   IndicatorProjection's store generations
 //   DIR/funnel       FunnelProjection's store generations
+//   DIR/audit        AuditProjection's store generations (the audit index)
 //
 // Runners resume from their stores' positions, rebuild outdated stores and
 // pick up rebuilt ones (services/projector_runner.h). Thread-safe. Stop()
@@ -47,9 +48,14 @@ class Server {
   std::shared_ptr<const ProjectionStore> funnel() const {
     return runners_[1]->store();
   }
+  std::shared_ptr<const ProjectionStore> audit() const {
+    return runners_[2]->store();
+  }
   ProjectorRunner& runner(size_t i) { return *runners_[i]; }
   std::vector<const ProjectorRunner*> runners() const {
-    return {runners_[0].get(), runners_[1].get()};
+    std::vector<const ProjectorRunner*> out;
+    for (const auto& r : runners_) out.push_back(r.get());
+    return out;
   }
   size_t runner_count() const { return runners_.size(); }
 
