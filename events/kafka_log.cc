@@ -130,6 +130,46 @@ std::string RandomGroupId() {
                      (static_cast<uint64_t>(rd()) << 32) | rd());
 }
 
+LogPosition Position(const rd_kafka_message_t* msg) {
+  return LogPosition{.partition = msg->partition, .offset = msg->offset};
+}
+
+// The error of a record that does not decode, naming its position.
+absl::Status PositionedError(const rd_kafka_message_t* msg,
+                             const absl::Status& error) {
+  return absl::DataLossError(fmt::format("partition {} offset {}: {}",
+                                         msg->partition, msg->offset,
+                                         std::string(error.message())));
+}
+
+// The payload if it is a codec.h record, else "" (LogRecord::bytes).
+std::string RecordBytes(const rd_kafka_message_t* msg) {
+  if (KafkaHeaderValue(msg, kContentTypeHeader) != kRecordContentType) {
+    return "";
+  }
+  return std::string(static_cast<const char*>(msg->payload), msg->len);
+}
+
+// Decodes a record as every KafkaLog reader does (kafka_log.h): codec.h
+// bytes by content-type, else structured or binary-mode CloudEvents JSON.
+absl::StatusOr<Event> DecodeRecord(const rd_kafka_message_t* msg,
+                                   CloudEventsDecoder& decoder) {
+  std::string_view value(static_cast<const char*>(msg->payload), msg->len);
+  std::optional<std::string_view> content_type =
+      KafkaHeaderValue(msg, kContentTypeHeader);
+  if (content_type == kRecordContentType) return DecodeEvent(value);
+  if (!content_type.has_value() || *content_type == kStructuredContentType) {
+    return OneEvent(decoder.DecodeStructured(value));
+  }
+  Headers headers = KafkaRecordHeaders(msg);
+  if (content_type->starts_with("application/json") &&
+      HasCloudEventsHeaders(headers)) {
+    return OneEvent(decoder.DecodeBinary(headers, value, Binding::kKafka));
+  }
+  return absl::DataLossError(
+      fmt::format("unknown content-type \"{}\"", *content_type));
+}
+
 class KafkaReader : public LogReader {
  public:
   KafkaReader(rd_kafka_t* consumer, int32_t partitions, ReaderOptions options,
@@ -157,9 +197,10 @@ class KafkaReader : public LogReader {
     std::vector<LogRecord> out;
     if (pending_ != nullptr) {
       // The reader is parked before a record that does not decode.
-      absl::StatusOr<Event> event = Decode(pending_);
+      absl::StatusOr<Event> event = DecodeRecord(pending_, decoder_);
       if (!event.ok()) return PositionedError(pending_, event.status());
-      out.push_back({Position(pending_), *std::move(event)});
+      out.push_back(
+          {Position(pending_), *std::move(event), RecordBytes(pending_)});
       Advance(pending_);
       rd_kafka_message_destroy(pending_);
       pending_ = nullptr;
@@ -189,7 +230,7 @@ class KafkaReader : public LogReader {
         if (!out.empty()) break;
         return status;
       }
-      absl::StatusOr<Event> event = Decode(msg);
+      absl::StatusOr<Event> event = DecodeRecord(msg, decoder_);
       if (!event.ok()) {
         if (options_.dead_letter) {
           options_.dead_letter(CorruptRecord{
@@ -215,22 +256,11 @@ class KafkaReader : public LogReader {
   std::vector<int64_t> positions() const override { return positions_; }
 
  private:
-  static LogPosition Position(const rd_kafka_message_t* msg) {
-    return LogPosition{.partition = msg->partition, .offset = msg->offset};
-  }
-
   void Advance(const rd_kafka_message_t* msg) {
     if (msg->partition >= 0 &&
         static_cast<size_t>(msg->partition) < positions_.size()) {
       positions_[msg->partition] = msg->offset + 1;
     }
-  }
-
-  static absl::Status PositionedError(const rd_kafka_message_t* msg,
-                                      const absl::Status& error) {
-    return absl::DataLossError(fmt::format("partition {} offset {}: {}",
-                                           msg->partition, msg->offset,
-                                           std::string(error.message())));
   }
 
   absl::Status ConsumerError(const rd_kafka_message_t* msg) {
@@ -244,30 +274,6 @@ class KafkaReader : public LogReader {
     }
     return absl::UnavailableError(
         fmt::format("Kafka consumer: {}: {}", ErrorName(msg->err), what));
-  }
-
-  // The payload if it is a codec.h record, else "".
-  static std::string RecordBytes(const rd_kafka_message_t* msg) {
-    if (KafkaHeaderValue(msg, kContentTypeHeader) != kRecordContentType)
-      return "";
-    return std::string(static_cast<const char*>(msg->payload), msg->len);
-  }
-
-  absl::StatusOr<Event> Decode(const rd_kafka_message_t* msg) {
-    std::string_view value(static_cast<const char*>(msg->payload), msg->len);
-    std::optional<std::string_view> content_type =
-        KafkaHeaderValue(msg, kContentTypeHeader);
-    if (content_type == kRecordContentType) return DecodeEvent(value);
-    if (!content_type.has_value() || *content_type == kStructuredContentType) {
-      return OneEvent(decoder_.DecodeStructured(value));
-    }
-    Headers headers = KafkaRecordHeaders(msg);
-    if (content_type->starts_with("application/json") &&
-        HasCloudEventsHeaders(headers)) {
-      return OneEvent(decoder_.DecodeBinary(headers, value, Binding::kKafka));
-    }
-    return absl::DataLossError(
-        fmt::format("unknown content-type \"{}\"", *content_type));
   }
 
   rd_kafka_t* consumer_;
@@ -310,6 +316,11 @@ struct KafkaLog::Impl {
   }
 
   absl::Status FatalStatus() { return CheckFatal(producer, ""); }
+
+  // A consumer configured as every reader's (client_config included, so the
+  // same isolation.level), not yet assigned anything.
+  absl::StatusOr<rd_kafka_t*> NewConsumer(
+      const std::vector<std::pair<std::string, std::string>>& extra = {}) const;
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg,
                          void* opaque) {
@@ -668,20 +679,21 @@ absl::StatusOr<std::vector<int64_t>> KafkaLog::Watermarks(bool high_side) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
-    ReaderOptions options) {
-  const KafkaLogOptions& o = impl_->options;
+absl::StatusOr<rd_kafka_t*> KafkaLog::Impl::NewConsumer(
+    const std::vector<std::pair<std::string, std::string>>& extra) const {
   ConfPtr conf(rd_kafka_conf_new());
-  // The group id is required by rd_kafka_assign; offsets are never committed.
+  // The group id is required by rd_kafka_assign; offsets are never committed
+  // and the group is never joined.
   VORONKA_RETURN_IF_ERROR(
-      SetAll(conf.get(), {{"bootstrap.servers", o.brokers},
+      SetAll(conf.get(), {{"bootstrap.servers", options.brokers},
                           {"group.id", RandomGroupId()},
                           {"enable.auto.commit", "false"},
                           {"enable.auto.offset.store", "false"},
                           {"enable.partition.eof", "true"},
                           {"auto.offset.reset", "error"},
                           {"reconnect.backoff.max.ms", "1000"}}));
-  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), o.client_config));
+  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), extra));
+  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), options.client_config));
   char errstr[512];
   rd_kafka_t* consumer =
       rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof(errstr));
@@ -691,6 +703,13 @@ absl::StatusOr<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
   }
   conf.release();
   rd_kafka_poll_set_consumer(consumer);
+  return consumer;
+}
+
+absl::StatusOr<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
+    ReaderOptions options) {
+  const KafkaLogOptions& o = impl_->options;
+  VORONKA_ASSIGN_OR_RETURN(rd_kafka_t * consumer, impl_->NewConsumer());
   auto reader = std::make_unique<KafkaReader>(
       consumer, impl_->partitions, std::move(options),
       o.config != nullptr ? *o.config : FunnelConfig::Default());
