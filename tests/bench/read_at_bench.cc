@@ -126,15 +126,16 @@ std::unique_ptr<BenchLog> BuildKafka() {
 
 enum class Backend { kEmbedded, kKafka };
 
-// Built on first use, kept for every benchmark of the run.
+// Built on first use, kept for every benchmark of the run. Initialized by
+// the build so that it is destroyed (the scratch directory removed) before
+// the statics RocksDB created while building it.
 BenchLog& GetLog(Backend backend) {
-  static std::unique_ptr<BenchLog> embedded, kafka;
-  std::unique_ptr<BenchLog>& slot =
-      backend == Backend::kEmbedded ? embedded : kafka;
-  if (slot == nullptr) {
-    slot = backend == Backend::kEmbedded ? BuildEmbedded() : BuildKafka();
+  if (backend == Backend::kEmbedded) {
+    static std::unique_ptr<BenchLog> embedded = BuildEmbedded();
+    return *embedded;
   }
-  return *slot;
+  static std::unique_ptr<BenchLog> kafka = BuildKafka();
+  return *kafka;
 }
 
 void BM_ReadAtSparse(benchmark::State& state, Backend backend) {
