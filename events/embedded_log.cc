@@ -1,5 +1,6 @@
 #include "events/embedded_log.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <filesystem>
@@ -46,6 +47,13 @@ absl::Status FromRocks(const rocksdb::Status& s, std::string_view what) {
 }
 
 constexpr char kDedupFamily[] = "dedup";
+
+// The error of a record that does not decode, naming its position; readers
+// and ReadAt report it alike.
+absl::Status CorruptRecordError(int64_t offset, const absl::Status& error) {
+  return absl::DataLossError(fmt::format(
+      "embedded log partition 0 offset {}: {}", offset, error.message()));
+}
 
 // One caller's records waiting to be group-committed.
 struct PendingAppend {
@@ -277,11 +285,7 @@ class EmbeddedReader : public LogReader {
       if (!event.ok()) {
         LogPosition pos{0, offset};
         if (!dead_letter_) {
-          if (out.empty()) {
-            return absl::DataLossError(
-                fmt::format("embedded log partition 0 offset {}: {}", offset,
-                            event.status().message()));
-          }
+          if (out.empty()) return CorruptRecordError(offset, event.status());
           return out;  // Report the corrupt record on the next call.
         }
         dead_letter_(CorruptRecord{pos, value.ToString(), event.status()});
@@ -441,6 +445,115 @@ absl::StatusOr<std::unique_ptr<LogReader>> EmbeddedLog::OpenReader(
   }
   return std::unique_ptr<LogReader>(
       new EmbeddedReader(impl_.get(), std::move(options)));
+}
+
+namespace {
+
+// One distinct offset of a ReadAt() chunk: its record, or why there is none.
+struct ReadSlot {
+  int64_t offset = 0;
+  absl::Status status;
+  LogRecord record;
+};
+
+// Decodes the stored `value` into `slot` exactly as EmbeddedReader does.
+void FillSlot(const rocksdb::Slice& value, ReadSlot& slot) {
+  absl::StatusOr<Event> event =
+      DecodeEvent(std::string_view(value.data(), value.size()));
+  if (!event.ok()) {
+    slot.status = CorruptRecordError(slot.offset, event.status());
+    return;
+  }
+  slot.record =
+      LogRecord{{0, slot.offset}, *std::move(event), value.ToString()};
+}
+
+absl::Status NoRecordError(const LogPosition& p, int64_t end) {
+  return absl::NotFoundError(fmt::format(
+      "embedded log: no record at partition {} offset {} (the log has "
+      "partition 0, offsets below {})",
+      p.partition, p.offset, end));
+}
+
+// A key below the end that is not there (offsets are dense: never expected).
+absl::Status MissingRecordError(int64_t offset) {
+  return absl::NotFoundError(fmt::format(
+      "embedded log: no record at partition 0 offset {}, below the end",
+      offset));
+}
+
+// Reads the records of `slots` (sorted by offset, distinct, all below the
+// durable end) with one iterator: Next() across small gaps, Seek() across
+// larger ones. Measured against MultiGet (sorted_input) of each chunk on a
+// 1M-record log (read_at_bench.cc): as fast at 10 % density, ~1.8x faster
+// at 1 % and ~2x at 0.1 %; both decompress every 64 KiB block they touch,
+// which is most of the cost.
+absl::Status ReadSlots(rocksdb::DB& db, std::vector<ReadSlot>& slots) {
+  constexpr int64_t kMaxNexts = 8;
+  rocksdb::ReadOptions ro;
+  std::string upper = OffsetKey(slots.back().offset + 1);
+  rocksdb::Slice upper_slice(upper);
+  ro.iterate_upper_bound = &upper_slice;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(ro));
+  for (ReadSlot& slot : slots) {
+    bool seek = true;
+    if (it->Valid()) {
+      const int64_t at = KeyOffset(it->key());
+      if (at < slot.offset && slot.offset - at <= kMaxNexts) {
+        while (it->Valid() && KeyOffset(it->key()) < slot.offset) it->Next();
+        seek = false;
+      }
+    }
+    if (seek) it->Seek(OffsetKey(slot.offset));
+    if (!it->Valid() || KeyOffset(it->key()) != slot.offset) {
+      VORONKA_RETURN_IF_ERROR(FromRocks(it->status(), "read"));
+      slot.status = MissingRecordError(slot.offset);
+      continue;
+    }
+    FillSlot(it->value(), slot);
+  }
+  return FromRocks(it->status(), "read");
+}
+
+}  // namespace
+
+absl::Status EmbeddedLog::ReadAt(std::span<const LogPosition> positions,
+                                 const RecordVisitor& visit) {
+  if (positions.empty()) return absl::OkStatus();
+  // Records below the durable end as of the call; a read-only log's end is
+  // the one it was opened at.
+  const int64_t end = impl_->durable_end();
+  std::vector<ReadSlot> slots;
+  for (size_t begin = 0; begin < positions.size(); begin += kReadAtChunk) {
+    const std::span<const LogPosition> chunk = positions.subspan(
+        begin, std::min(kReadAtChunk, positions.size() - begin));
+    std::vector<int64_t> offsets;
+    offsets.reserve(chunk.size());
+    for (const LogPosition& p : chunk) {
+      if (p.partition == 0 && p.offset >= 0 && p.offset < end) {
+        offsets.push_back(p.offset);
+      }
+    }
+    std::sort(offsets.begin(), offsets.end());
+    offsets.erase(std::unique(offsets.begin(), offsets.end()), offsets.end());
+    slots.clear();
+    slots.resize(offsets.size());
+    for (size_t i = 0; i < offsets.size(); ++i) slots[i].offset = offsets[i];
+    if (!slots.empty()) {
+      VORONKA_RETURN_IF_ERROR(ReadSlots(*impl_->db, slots));
+    }
+    for (const LogPosition& p : chunk) {
+      if (p.partition != 0 || p.offset < 0 || p.offset >= end) {
+        return NoRecordError(p, end);
+      }
+      const ReadSlot& slot =
+          slots[std::lower_bound(offsets.begin(), offsets.end(), p.offset) -
+                offsets.begin()];
+      VORONKA_RETURN_IF_ERROR(slot.status);
+      VORONKA_RETURN_IF_ERROR(visit(slot.record));
+    }
+  }
+  return absl::OkStatus();
 }
 
 uint64_t EmbeddedLog::SizeOnDisk() const {

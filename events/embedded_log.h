@@ -11,6 +11,10 @@
 // codec.h record. Thread-safe. A reader sees records as soon as they are
 // durable.
 //
+// ReadAt (log.h) seeks one iterator through each chunk's offsets in order
+// and decodes as readers do; positions at or past the durable end as of the
+// call (on a read-only log: as of its open) are NotFound.
+//
 // Idempotent appends (AppendOnce, events/idempotent_log.h): the (source, id)
 // index (events/dedup.h) is the column family "dedup" of the same database;
 // a group commit looks every key up, appends only new events and writes
@@ -59,6 +63,8 @@ class EmbeddedLog : public EventLog {
   absl::StatusOr<std::vector<int64_t>> EndOffsets() override;
   absl::StatusOr<std::unique_ptr<LogReader>> OpenReader(
       ReaderOptions options) override;
+  absl::Status ReadAt(std::span<const LogPosition> positions,
+                      const RecordVisitor& visit) override;
 
   // Appends the events whose (source, id) the log has not appended before
   // (events/idempotent_log.h has the contract). FailedPrecondition on a

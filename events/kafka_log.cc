@@ -21,6 +21,7 @@
 #include <string_view>
 #include <thread>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "events/cloudevents.h"
 #include "events/codec.h"
@@ -130,6 +131,46 @@ std::string RandomGroupId() {
                      (static_cast<uint64_t>(rd()) << 32) | rd());
 }
 
+LogPosition Position(const rd_kafka_message_t* msg) {
+  return LogPosition{.partition = msg->partition, .offset = msg->offset};
+}
+
+// The error of a record that does not decode, naming its position.
+absl::Status PositionedError(const rd_kafka_message_t* msg,
+                             const absl::Status& error) {
+  return absl::DataLossError(fmt::format("partition {} offset {}: {}",
+                                         msg->partition, msg->offset,
+                                         std::string(error.message())));
+}
+
+// The payload if it is a codec.h record, else "" (LogRecord::bytes).
+std::string RecordBytes(const rd_kafka_message_t* msg) {
+  if (KafkaHeaderValue(msg, kContentTypeHeader) != kRecordContentType) {
+    return "";
+  }
+  return std::string(static_cast<const char*>(msg->payload), msg->len);
+}
+
+// Decodes a record as every KafkaLog reader does (kafka_log.h): codec.h
+// bytes by content-type, else structured or binary-mode CloudEvents JSON.
+absl::StatusOr<Event> DecodeRecord(const rd_kafka_message_t* msg,
+                                   CloudEventsDecoder& decoder) {
+  std::string_view value(static_cast<const char*>(msg->payload), msg->len);
+  std::optional<std::string_view> content_type =
+      KafkaHeaderValue(msg, kContentTypeHeader);
+  if (content_type == kRecordContentType) return DecodeEvent(value);
+  if (!content_type.has_value() || *content_type == kStructuredContentType) {
+    return OneEvent(decoder.DecodeStructured(value));
+  }
+  Headers headers = KafkaRecordHeaders(msg);
+  if (content_type->starts_with("application/json") &&
+      HasCloudEventsHeaders(headers)) {
+    return OneEvent(decoder.DecodeBinary(headers, value, Binding::kKafka));
+  }
+  return absl::DataLossError(
+      fmt::format("unknown content-type \"{}\"", *content_type));
+}
+
 class KafkaReader : public LogReader {
  public:
   KafkaReader(rd_kafka_t* consumer, int32_t partitions, ReaderOptions options,
@@ -157,9 +198,10 @@ class KafkaReader : public LogReader {
     std::vector<LogRecord> out;
     if (pending_ != nullptr) {
       // The reader is parked before a record that does not decode.
-      absl::StatusOr<Event> event = Decode(pending_);
+      absl::StatusOr<Event> event = DecodeRecord(pending_, decoder_);
       if (!event.ok()) return PositionedError(pending_, event.status());
-      out.push_back({Position(pending_), *std::move(event)});
+      out.push_back(
+          {Position(pending_), *std::move(event), RecordBytes(pending_)});
       Advance(pending_);
       rd_kafka_message_destroy(pending_);
       pending_ = nullptr;
@@ -189,7 +231,7 @@ class KafkaReader : public LogReader {
         if (!out.empty()) break;
         return status;
       }
-      absl::StatusOr<Event> event = Decode(msg);
+      absl::StatusOr<Event> event = DecodeRecord(msg, decoder_);
       if (!event.ok()) {
         if (options_.dead_letter) {
           options_.dead_letter(CorruptRecord{
@@ -215,22 +257,11 @@ class KafkaReader : public LogReader {
   std::vector<int64_t> positions() const override { return positions_; }
 
  private:
-  static LogPosition Position(const rd_kafka_message_t* msg) {
-    return LogPosition{.partition = msg->partition, .offset = msg->offset};
-  }
-
   void Advance(const rd_kafka_message_t* msg) {
     if (msg->partition >= 0 &&
         static_cast<size_t>(msg->partition) < positions_.size()) {
       positions_[msg->partition] = msg->offset + 1;
     }
-  }
-
-  static absl::Status PositionedError(const rd_kafka_message_t* msg,
-                                      const absl::Status& error) {
-    return absl::DataLossError(fmt::format("partition {} offset {}: {}",
-                                           msg->partition, msg->offset,
-                                           std::string(error.message())));
   }
 
   absl::Status ConsumerError(const rd_kafka_message_t* msg) {
@@ -246,35 +277,322 @@ class KafkaReader : public LogReader {
         fmt::format("Kafka consumer: {}: {}", ErrorName(msg->err), what));
   }
 
-  // The payload if it is a codec.h record, else "".
-  static std::string RecordBytes(const rd_kafka_message_t* msg) {
-    if (KafkaHeaderValue(msg, kContentTypeHeader) != kRecordContentType)
-      return "";
-    return std::string(static_cast<const char*>(msg->payload), msg->len);
-  }
-
-  absl::StatusOr<Event> Decode(const rd_kafka_message_t* msg) {
-    std::string_view value(static_cast<const char*>(msg->payload), msg->len);
-    std::optional<std::string_view> content_type =
-        KafkaHeaderValue(msg, kContentTypeHeader);
-    if (content_type == kRecordContentType) return DecodeEvent(value);
-    if (!content_type.has_value() || *content_type == kStructuredContentType) {
-      return OneEvent(decoder_.DecodeStructured(value));
-    }
-    Headers headers = KafkaRecordHeaders(msg);
-    if (content_type->starts_with("application/json") &&
-        HasCloudEventsHeaders(headers)) {
-      return OneEvent(decoder_.DecodeBinary(headers, value, Binding::kKafka));
-    }
-    return absl::DataLossError(
-        fmt::format("unknown content-type \"{}\"", *content_type));
-  }
-
   rd_kafka_t* consumer_;
   ReaderOptions options_;
   CloudEventsDecoder decoder_;
   std::vector<int64_t> positions_;
   rd_kafka_message_t* pending_ = nullptr;  // Undecodable, not yet skipped.
+};
+
+// KafkaLog::ReadAt on a consumer of its own (no group joined, nothing
+// committed), one chunk of positions at a time. Per chunk, the distinct
+// positions are grouped by partition and sorted by offset; each partition is
+// assigned at its first wanted offset and consumed forward, seeking instead
+// of reading through when the next wanted offset is more than kSeekGap
+// records ahead, and unassigned once its last wanted offset is read. The chunk
+// is then visited in the order given.
+class PositionReader {
+ public:
+  PositionReader(rd_kafka_t* consumer, const KafkaLogOptions& options,
+                 int32_t partitions, const FunnelConfig& config)
+      : consumer_(consumer),
+        queue_(rd_kafka_queue_get_consumer(consumer)),
+        options_(options),
+        decoder_(config),
+        parts_(partitions) {}
+
+  ~PositionReader() {
+    rd_kafka_queue_destroy(queue_);
+    rd_kafka_consumer_close(consumer_);
+    rd_kafka_destroy(consumer_);
+  }
+
+  absl::Status ReadChunk(std::span<const LogPosition> chunk,
+                         const EventLog::RecordVisitor& visit) {
+    slots_.clear();
+    index_.clear();
+    for (Partition& part : parts_) {
+      part.wanted.clear();
+      part.next = 0;
+      part.seek_target = -1;
+    }
+    for (const LogPosition& p : chunk) {
+      if (!index_.try_emplace(p, slots_.size()).second) continue;
+      const size_t slot = slots_.size();
+      slots_.push_back(Slot{.position = p});
+      if (p.partition < 0 ||
+          static_cast<size_t>(p.partition) >= parts_.size()) {
+        slots_[slot].status = absl::NotFoundError(fmt::format(
+            "Kafka topic {}: no partition {} (it has {}), so no "
+            "record at partition {} offset {}",
+            options_.topic, p.partition, parts_.size(), p.partition, p.offset));
+        continue;
+      }
+      VORONKA_RETURN_IF_ERROR(LearnWatermarks(p.partition, /*again=*/false));
+      Partition& part = parts_[p.partition];
+      absl::Status outside = Outside(p, part);
+      if (!outside.ok()) {
+        slots_[slot].status = std::move(outside);
+      } else {
+        part.wanted.push_back({p.offset, slot});
+      }
+    }
+    VORONKA_RETURN_IF_ERROR(Fetch());
+    for (const LogPosition& p : chunk) {
+      const Slot& slot = slots_[index_.find(p)->second];
+      VORONKA_RETURN_IF_ERROR(slot.status);
+      VORONKA_RETURN_IF_ERROR(visit(slot.record));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  // Reading through this many records costs about what a seek does (one
+  // fetch round trip, and it drops what was prefetched): a fetch returns up
+  // to max.partition.fetch.bytes (1 MiB) per partition, a few thousand
+  // records.
+  static constexpr int64_t kSeekGap = 2000;
+  static constexpr size_t kPollBatch = 1024;
+
+  struct Slot {
+    LogPosition position;
+    absl::Status status;
+    LogRecord record;
+  };
+  struct Wanted {
+    int64_t offset;
+    size_t slot;
+  };
+  struct Partition {
+    bool known = false;  // low/high were queried (once per ReadAt call).
+    int64_t low = 0;     // Watermarks: the records are [low, high).
+    int64_t high = 0;
+    std::vector<Wanted> wanted;  // This chunk's, sorted by offset.
+    size_t next = 0;             // The first wanted one not read yet.
+    int64_t seek_target = -1;    // The offset of the last seek.
+    bool active() const { return next < wanted.size(); }
+  };
+
+  absl::Status LearnWatermarks(int32_t p, bool again) {
+    Partition& part = parts_[p];
+    if (part.known && !again) return absl::OkStatus();
+    rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(
+        consumer_, options_.topic.c_str(), p, &part.low, &part.high,
+        std::max(1, TimeoutMs(options_.append_timeout)));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::UnavailableError(
+          fmt::format("Kafka watermarks of {} partition {}: {}", options_.topic,
+                      p, ErrorName(err)));
+    }
+    part.known = true;
+    return absl::OkStatus();
+  }
+
+  // NotFound if `p` is outside the partition's records, else OK.
+  absl::Status Outside(const LogPosition& p, const Partition& part) const {
+    if (p.offset >= part.high) {
+      return absl::NotFoundError(
+          fmt::format("Kafka topic {}: no record at partition {} offset {}: "
+                      "the partition ends at {}",
+                      options_.topic, p.partition, p.offset, part.high));
+    }
+    if (p.offset < part.low) {
+      return absl::NotFoundError(
+          fmt::format("Kafka topic {}: no record at partition {} offset {}: "
+                      "deleted, the partition starts at {}",
+                      options_.topic, p.partition, p.offset, part.low));
+    }
+    return absl::OkStatus();
+  }
+
+  // Assigns every partition with wanted offsets left, at the next one.
+  absl::Status Assign() {
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(static_cast<int>(parts_.size()));
+    for (size_t p = 0; p < parts_.size(); ++p) {
+      Partition& part = parts_[p];
+      if (!part.active()) continue;
+      part.seek_target = part.wanted[part.next].offset;
+      rd_kafka_topic_partition_list_add(list, options_.topic.c_str(),
+                                        static_cast<int32_t>(p))
+          ->offset = part.seek_target;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_assign(consumer_, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return absl::UnavailableError(
+          fmt::format("Kafka assign {}: {}", options_.topic, ErrorName(err)));
+    }
+    return absl::OkStatus();
+  }
+
+  void StopOrSeek(int32_t p) {
+    Partition& part = parts_[p];
+    rd_kafka_topic_partition_list_t* list =
+        rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_t* tp =
+        rd_kafka_topic_partition_list_add(list, options_.topic.c_str(), p);
+    if (!part.active()) {
+      // Stop fetching it. (Not pause: librdkafka 2.0 notices a resume only
+      // when the broker thread next wakes, up to 1 s later.) If librdkafka
+      // refuses, its records keep coming and are ignored.
+      if (rd_kafka_error_t* error =
+              rd_kafka_incremental_unassign(consumer_, list)) {
+        rd_kafka_error_destroy(error);
+      }
+      --active_;
+    } else {
+      tp->offset = part.wanted[part.next].offset;
+      // Asynchronous: records fetched before it are dropped by librdkafka
+      // (version barrier), never delivered.
+      if (rd_kafka_error_t* error =
+              rd_kafka_seek_partitions(consumer_, list, 0)) {
+        rd_kafka_error_destroy(error);  // Reading through still works.
+      } else {
+        part.seek_target = tp->offset;
+      }
+    }
+    rd_kafka_topic_partition_list_destroy(list);
+  }
+
+  // Reads every wanted offset of the chunk into its slot.
+  absl::Status Fetch() {
+    active_ = 0;
+    for (Partition& part : parts_) {
+      std::sort(
+          part.wanted.begin(), part.wanted.end(),
+          [](const Wanted& a, const Wanted& b) { return a.offset < b.offset; });
+      if (part.active()) ++active_;
+    }
+    if (active_ == 0) return absl::OkStatus();
+    VORONKA_RETURN_IF_ERROR(Assign());
+    const absl::Duration bound = options_.append_timeout;
+    absl::Time deadline = absl::Now() + bound;
+    std::vector<rd_kafka_message_t*> msgs(kPollBatch);
+    while (active_ > 0) {
+      ssize_t n =
+          rd_kafka_consume_batch_queue(queue_, 0, msgs.data(), msgs.size());
+      if (n <= 0) {
+        // Nothing ready: wait for one record (or error) at most 100 ms.
+        msgs[0] = rd_kafka_consumer_poll(
+            consumer_, std::clamp(TimeoutMs(deadline - absl::Now()), 1, 100));
+        n = msgs[0] != nullptr ? 1 : 0;
+      }
+      bool progress = false;
+      absl::Status status;
+      for (ssize_t i = 0; i < n; ++i) {
+        if (status.ok()) status = Handle(msgs[i], progress);
+        rd_kafka_message_destroy(msgs[i]);
+      }
+      VORONKA_RETURN_IF_ERROR(status);
+      const absl::Time now = absl::Now();
+      if (progress) {
+        deadline = now + bound;
+      } else if (now >= deadline) {
+        return absl::UnavailableError(fmt::format(
+            "Kafka topic {}: no record from the brokers within {} ({} "
+            "partitions still to read){}",
+            options_.topic, absl::FormatDuration(bound), active_,
+            last_error_.empty() ? "" : "; last error: " + last_error_));
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  absl::Status Handle(const rd_kafka_message_t* msg, bool& progress) {
+    const int32_t p = msg->partition;
+    const bool ours = msg->rkt != nullptr && p >= 0 &&
+                      static_cast<size_t>(p) < parts_.size() &&
+                      parts_[p].active();
+    if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (!ours) return absl::OkStatus();  // A partition already done.
+      Partition& part = parts_[p];
+      // Wanted offsets the partition skipped hold no record (a transaction
+      // marker; a compacted or aborted record).
+      while (part.active() && part.wanted[part.next].offset < msg->offset) {
+        const Wanted& w = part.wanted[part.next++];
+        slots_[w.slot].status = absl::NotFoundError(fmt::format(
+            "Kafka topic {}: no record at partition {} offset {} (the next "
+            "record is at {})",
+            options_.topic, p, w.offset, msg->offset));
+      }
+      if (part.active() && part.wanted[part.next].offset == msg->offset) {
+        Fill(msg, slots_[part.wanted[part.next++].slot]);
+      }
+      progress = true;
+      if (!part.active() ||
+          (part.wanted[part.next].offset - msg->offset > kSeekGap &&
+           part.seek_target != part.wanted[part.next].offset)) {
+        StopOrSeek(p);
+      }
+      return absl::OkStatus();
+    }
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      if (!ours) return absl::OkStatus();
+      // Every record before the end was delivered before this.
+      Partition& part = parts_[p];
+      while (part.active()) {
+        const Wanted& w = part.wanted[part.next++];
+        slots_[w.slot].status = absl::NotFoundError(fmt::format(
+            "Kafka topic {}: no record at partition {} offset {}: the "
+            "partition ends at {}",
+            options_.topic, p, w.offset, msg->offset));
+      }
+      progress = true;
+      StopOrSeek(p);
+      return absl::OkStatus();
+    }
+    if (ours && (msg->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET ||
+                 msg->err == RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE)) {
+      // Retention deleted records since the watermarks were read: what is
+      // below the new start is NotFound; the partition fetcher stopped, so
+      // assign again.
+      Partition& part = parts_[p];
+      VORONKA_RETURN_IF_ERROR(LearnWatermarks(p, /*again=*/true));
+      const int64_t first = part.wanted[part.next].offset;
+      while (part.active()) {
+        const Wanted& w = part.wanted[part.next];
+        absl::Status outside = Outside({p, w.offset}, part);
+        if (outside.ok() && w.offset != first) break;
+        slots_[w.slot].status =
+            outside.ok() ? absl::NotFoundError(fmt::format(
+                               "Kafka topic {}: no record at partition {} "
+                               "offset {}: {}",
+                               options_.topic, p, w.offset,
+                               rd_kafka_message_errstr(msg)))
+                         : std::move(outside);
+        ++part.next;
+      }
+      if (!part.active()) --active_;
+      progress = true;
+      return Assign();
+    }
+    // Connection trouble and the like: librdkafka retries; Fetch gives up
+    // once nothing arrived for append_timeout.
+    last_error_ = fmt::format("{}: {}", ErrorName(msg->err),
+                              rd_kafka_message_errstr(msg));
+    return absl::OkStatus();
+  }
+
+  // The record into its slot, decoded exactly as KafkaReader does.
+  void Fill(const rd_kafka_message_t* msg, Slot& slot) {
+    absl::StatusOr<Event> event = DecodeRecord(msg, decoder_);
+    if (!event.ok()) {
+      slot.status = PositionedError(msg, event.status());
+      return;
+    }
+    slot.record = LogRecord{Position(msg), *std::move(event), RecordBytes(msg)};
+  }
+
+  rd_kafka_t* consumer_;
+  rd_kafka_queue_t* queue_;
+  const KafkaLogOptions& options_;
+  CloudEventsDecoder decoder_;
+  std::vector<Partition> parts_;
+  std::vector<Slot> slots_;  // The chunk's distinct positions.
+  absl::flat_hash_map<LogPosition, size_t> index_;  // Position -> slot.
+  int active_ = 0;  // Partitions with wanted offsets left.
+  std::string last_error_;
 };
 
 }  // namespace
@@ -310,6 +628,11 @@ struct KafkaLog::Impl {
   }
 
   absl::Status FatalStatus() { return CheckFatal(producer, ""); }
+
+  // A consumer configured as every reader's (client_config included, so the
+  // same isolation.level), not yet assigned anything.
+  absl::StatusOr<rd_kafka_t*> NewConsumer(
+      const std::vector<std::pair<std::string, std::string>>& extra = {}) const;
 
   static void OnDelivery(rd_kafka_t*, const rd_kafka_message_t* msg,
                          void* opaque) {
@@ -668,20 +991,21 @@ absl::StatusOr<std::vector<int64_t>> KafkaLog::Watermarks(bool high_side) {
   return out;
 }
 
-absl::StatusOr<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
-    ReaderOptions options) {
-  const KafkaLogOptions& o = impl_->options;
+absl::StatusOr<rd_kafka_t*> KafkaLog::Impl::NewConsumer(
+    const std::vector<std::pair<std::string, std::string>>& extra) const {
   ConfPtr conf(rd_kafka_conf_new());
-  // The group id is required by rd_kafka_assign; offsets are never committed.
+  // The group id is required by rd_kafka_assign; offsets are never committed
+  // and the group is never joined.
   VORONKA_RETURN_IF_ERROR(
-      SetAll(conf.get(), {{"bootstrap.servers", o.brokers},
+      SetAll(conf.get(), {{"bootstrap.servers", options.brokers},
                           {"group.id", RandomGroupId()},
                           {"enable.auto.commit", "false"},
                           {"enable.auto.offset.store", "false"},
                           {"enable.partition.eof", "true"},
                           {"auto.offset.reset", "error"},
                           {"reconnect.backoff.max.ms", "1000"}}));
-  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), o.client_config));
+  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), extra));
+  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), options.client_config));
   char errstr[512];
   rd_kafka_t* consumer =
       rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof(errstr));
@@ -691,6 +1015,13 @@ absl::StatusOr<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
   }
   conf.release();
   rd_kafka_poll_set_consumer(consumer);
+  return consumer;
+}
+
+absl::StatusOr<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
+    ReaderOptions options) {
+  const KafkaLogOptions& o = impl_->options;
+  VORONKA_ASSIGN_OR_RETURN(rd_kafka_t * consumer, impl_->NewConsumer());
   auto reader = std::make_unique<KafkaReader>(
       consumer, impl_->partitions, std::move(options),
       o.config != nullptr ? *o.config : FunnelConfig::Default());
@@ -708,6 +1039,28 @@ absl::StatusOr<std::unique_ptr<LogReader>> KafkaLog::OpenReader(
         fmt::format("Kafka assign {}: {}", o.topic, ErrorName(err)));
   }
   return reader;
+}
+
+absl::Status KafkaLog::ReadAt(std::span<const LogPosition> positions,
+                              const RecordVisitor& visit) {
+  if (positions.empty()) return absl::OkStatus();
+  const KafkaLogOptions& o = impl_->options;
+  // ReadAt never waits for new records, so a fetch at a partition's end
+  // need not wait for any: librdkafka sends one fetch per broker at a time,
+  // and a long poll there (500 ms by default) would hold up the fetch of the
+  // next chunk. client_config still has the last word.
+  VORONKA_ASSIGN_OR_RETURN(rd_kafka_t * consumer,
+                           impl_->NewConsumer({{"fetch.wait.max.ms", "10"}}));
+  PositionReader reader(
+      consumer, o, impl_->partitions,
+      o.config != nullptr ? *o.config : FunnelConfig::Default());
+  for (size_t begin = 0; begin < positions.size(); begin += kReadAtChunk) {
+    VORONKA_RETURN_IF_ERROR(reader.ReadChunk(
+        positions.subspan(begin,
+                          std::min(kReadAtChunk, positions.size() - begin)),
+        visit));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace voronka

@@ -20,6 +20,16 @@
 // -P produces them), or that are binary-mode JSON (ce_* headers), are decoded
 // as CloudEvents JSON with validation; other records as codec.h bytes.
 //
+// ReadAt (log.h) uses a consumer of its own per call, configured as the
+// readers' (client_config included, so the same isolation.level), with no
+// group joined and nothing committed. Per chunk it assigns each partition at
+// its first wanted offset and consumes forward, seeking when the next wanted
+// offset is more than 2,000 records ahead, and unassigns a partition once its
+// last wanted offset is read; records are decoded exactly as by readers.
+// Positions below a partition's start offset (deleted by retention) or at or
+// past its end as of the call are NotFound; Unavailable when the watermarks
+// cannot be read or no record arrives for append_timeout.
+//
 // Thread-safe; a background thread serves librdkafka's delivery callbacks.
 #ifndef VORONKA_EVENTS_KAFKA_LOG_H_
 #define VORONKA_EVENTS_KAFKA_LOG_H_
@@ -80,6 +90,8 @@ class KafkaLog : public EventLog {
   ProducerStats producer_stats() const;
   absl::StatusOr<std::unique_ptr<LogReader>> OpenReader(
       ReaderOptions options) override;
+  absl::Status ReadAt(std::span<const LogPosition> positions,
+                      const RecordVisitor& visit) override;
 
   struct Impl;
 

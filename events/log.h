@@ -18,14 +18,21 @@
 //  * A record that does not decode is never skipped silently: the reader
 //    stops at it with DataLoss naming its position, unless the reader was
 //    opened with a dead-letter handler, which then receives it explicitly.
+//  * ReadAt() reads records by position, in any order (an index of positions
+//    read back, e.g. one manager's history for an audit); it returns exactly
+//    the records a reader returns at those positions.
 //
-// Thread-safety: EventLog methods may be called from many threads at once
-// (concurrent appends are group-committed). A LogReader is used by one thread.
+// Thread-safety: EventLog methods, ReadAt included, may be called from many
+// threads at once (concurrent appends are group-committed). A LogReader is
+// used by one thread.
 //
 //   std::unique_ptr<EventLog> log = ...;
 //   absl::StatusOr<std::vector<LogPosition>> pos = log->Append(events);
 //   auto reader = log->OpenReader({});
 //   while (...) { auto batch = (*reader)->Next(1000, absl::Seconds(1)); ... }
+//   absl::Status s = log->ReadAt(positions, [&](const LogRecord& r) {
+//     return audit.Add(r);  // An error stops the read.
+//   });
 #ifndef VORONKA_EVENTS_LOG_H_
 #define VORONKA_EVENTS_LOG_H_
 
@@ -36,6 +43,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "events/event.h"
@@ -102,6 +110,36 @@ class EventLog {
 
   virtual absl::StatusOr<std::unique_ptr<LogReader>> OpenReader(
       ReaderOptions options) = 0;
+
+  // Called with each record ReadAt() reads; an error stops the read and is
+  // returned by ReadAt(). The record is valid only during the call.
+  using RecordVisitor = std::function<absl::Status(const LogRecord&)>;
+
+  // Reads the records at `positions` and calls `visit` for each, in the
+  // order given (a position may repeat: it is visited each time). The
+  // records, including LogRecord::bytes, are what a reader returns at those
+  // positions. Works through `positions` in chunks of kReadAtChunk, reading
+  // each chunk in log order and visiting it in the given order, so memory is
+  // bounded by a chunk, not by positions.size(): a 100,000-position history
+  // streams. Positions at or past the end as of the call are not waited for.
+  // An empty span returns OK without calling `visit`.
+  //
+  // Errors stop the read; `visit` has then been called for a prefix of
+  // `positions` (for NotFound and DataLoss: exactly the positions before the
+  // one the error names):
+  //  * NotFound naming a position that holds no record: at or past the end,
+  //    a partition the log does not have, deleted by retention (below the
+  //    start offset).
+  //  * DataLoss naming the position of a record that does not decode (the
+  //    record is not skipped: an auditor must see it).
+  //  * Unavailable when the log cannot be read (Kafka: no broker answered
+  //    within the log's append_timeout).
+  //  * Whatever `visit` returned.
+  virtual absl::Status ReadAt(std::span<const LogPosition> positions,
+                              const RecordVisitor& visit) = 0;
+
+  // How many positions ReadAt() reads at a time.
+  static constexpr size_t kReadAtChunk = 4096;
 };
 
 }  // namespace voronka

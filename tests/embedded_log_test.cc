@@ -92,5 +92,32 @@ TEST(EmbeddedLogTest, StartOffsetsForMoreThanOnePartitionAreRejected) {
   EXPECT_EQ(reader.status().code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(EmbeddedLogTest, ReadAtOnAReadOnlyLogSeesTheLogAsOfItsOpen) {
+  testing::TempDir dir;
+  auto log = OpenOrDie(dir.Sub("log"));
+  std::vector<Event> events = Calls(10);
+  auto pos = log->Append(events);
+  ASSERT_TRUE(pos.ok());
+  auto secondary =
+      EmbeddedLog::Open({.path = dir.Sub("log"), .read_only = true});
+  ASSERT_TRUE(secondary.ok()) << secondary.status();
+  auto later = log->Append(Calls(2));
+  ASSERT_TRUE(later.ok());
+
+  std::vector<LogPosition> positions = {(*pos)[9], (*pos)[0], (*pos)[4]};
+  std::vector<Event> got;
+  auto collect = [&](const LogRecord& r) {
+    got.push_back(r.event);
+    return absl::OkStatus();
+  };
+  absl::Status status = (*secondary)->ReadAt(positions, collect);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(got, (std::vector<Event>{events[9], events[0], events[4]}));
+  // Appended after the open: beyond its end.
+  absl::Status beyond = (*secondary)->ReadAt(*later, collect);
+  EXPECT_EQ(beyond.code(), absl::StatusCode::kNotFound) << beyond;
+  EXPECT_THAT(beyond.message(), HasSubstr("partition 0 offset 10"));
+}
+
 }  // namespace
 }  // namespace voronka

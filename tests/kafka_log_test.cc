@@ -470,6 +470,100 @@ TEST_F(KafkaLogTest, ReadsBinaryModeCloudEvents) {
   EXPECT_EQ(e.get_if<CallLogged>()->duration_s, 12);
 }
 
+// ReadAt decodes every record format exactly as a reader does: codec
+// records (bytes set), structured JSON as `kcat -P` writes it and
+// binary-mode CloudEvents (bytes empty).
+TEST_F(KafkaLogTest, ReadAtReturnsWhatTheReaderReturnsForEveryFormat) {
+  ASSERT_TRUE(broker_->CreateTopic("voronka.formats", 1, 3).ok());
+  std::unique_ptr<KafkaLog> codec = OpenLog({.topic = "voronka.formats"});
+  std::unique_ptr<KafkaLog> json = OpenLog(
+      {.topic = "voronka.formats",
+       .record_format = KafkaLogOptions::RecordFormat::kCloudEventsJson});
+  ASSERT_NE(codec, nullptr);
+  ASSERT_NE(json, nullptr);
+  ASSERT_TRUE(codec->Append(Calls(2, 1, "codec")).ok());
+  ASSERT_TRUE(json->Append(Calls(2, 1, "json")).ok());
+  ASSERT_TRUE(
+      RawProduce(
+          broker_->bootstrap(), "voronka.formats", 0, "org-9",
+          R"({"org":"org-9","manager":"m-1","department":"lead_generation",)"
+          R"("direction":"outbound","outcome":"answered","duration_s":12})",
+          {{"ce_specversion", "1.0"},
+           {"ce_id", "bin-1"},
+           {"ce_source", "pbx/asterisk-1"},
+           {"ce_type", "call.logged"},
+           {"ce_time", "2026-11-23T09:30:00+03:00"},
+           {"content-type", "application/json"}})
+          .ok());
+  absl::StatusOr<std::unique_ptr<LogReader>> reader = codec->OpenReader({});
+  ASSERT_TRUE(reader.ok());
+  std::vector<LogRecord> read = ReadAtLeast(**reader, 5);
+  ASSERT_THAT(read, SizeIs(5));
+
+  const std::vector<LogPosition> positions = {
+      read[4].position, read[2].position, read[0].position, read[3].position,
+      read[1].position};
+  std::vector<LogRecord> got;
+  absl::Status status = codec->ReadAt(positions, [&](const LogRecord& r) {
+    got.push_back(r);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(status.ok()) << status;
+  ASSERT_THAT(got, SizeIs(5));
+  const size_t order[] = {4, 2, 0, 3, 1};
+  for (size_t k = 0; k < 5; ++k) {
+    const LogRecord& want = read[order[k]];
+    EXPECT_EQ(got[k].position, want.position);
+    EXPECT_EQ(got[k].event, want.event);
+    EXPECT_EQ(got[k].bytes, want.bytes);
+  }
+  EXPECT_FALSE(got[2].bytes.empty());  // Codec.
+  EXPECT_TRUE(got[1].bytes.empty());   // Structured JSON.
+  EXPECT_TRUE(got[0].bytes.empty());   // Binary mode.
+  EXPECT_EQ(got[0].event.id.value(), "bin-1");
+}
+
+// Records that retention deleted (below the start offset) are NotFound.
+// The dev broker keeps the newest 5 MiB of a partition.
+TEST_F(KafkaLogTest, ReadAtBelowTheStartOffsetIsNotFound) {
+  ASSERT_TRUE(broker_->CreateTopic("voronka.retention", 1, 3).ok());
+  std::unique_ptr<KafkaLog> log = OpenLog({.topic = "voronka.retention"});
+  ASSERT_NE(log, nullptr);
+  absl::StatusOr<std::vector<LogPosition>> first =
+      log->Append(Calls(1, 1, "old"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  const std::string filler(100'000, 'x');
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(RawProduce(broker_->bootstrap(), "voronka.retention", 0,
+                           "org-0", filler, {})
+                    .ok());
+  }
+  std::vector<Event> recent = Calls(1, 1, "new");
+  absl::StatusOr<std::vector<LogPosition>> last = log->Append(recent);
+  ASSERT_TRUE(last.ok()) << last.status();
+  absl::StatusOr<std::vector<int64_t>> start = log->StartOffsets();
+  ASSERT_TRUE(start.ok()) << start.status();
+  ASSERT_GT((*start)[0], (*first)[0].offset);
+
+  int calls = 0;
+  auto count = [&](const LogRecord&) {
+    ++calls;
+    return absl::OkStatus();
+  };
+  absl::Status gone = log->ReadAt(*first, count);
+  EXPECT_EQ(gone.code(), absl::StatusCode::kNotFound) << gone;
+  EXPECT_THAT(gone.message(), HasSubstr("partition 0 offset 0: deleted"));
+  EXPECT_EQ(calls, 0);
+  std::vector<LogRecord> got;
+  absl::Status kept = log->ReadAt(*last, [&](const LogRecord& r) {
+    got.push_back(r);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(kept.ok()) << kept;
+  ASSERT_THAT(got, SizeIs(1));
+  EXPECT_EQ(got[0].event, recent[0]);
+}
+
 TEST_F(KafkaLogTest, MissingTopicIsNotFound) {
   absl::StatusOr<std::unique_ptr<KafkaLog>> log =
       KafkaLog::Open({.brokers = broker_->bootstrap(),

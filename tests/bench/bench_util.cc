@@ -8,12 +8,12 @@
 
 namespace voronka::bench {
 
-std::vector<Event> EventMix(size_t n) {
+std::vector<Event> EventMix(size_t n, size_t first) {
   const Timestamp base = Timestamp::FromUnixMicros(1'793'000'000'000'000);
   const Currency rub = *Currency::FromCode("RUB");
   std::vector<Event> out;
   out.reserve(n);
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = first; i < first + n; ++i) {
     OrgId org(fmt::format("org-{}", i % 5000));
     DealId deal(fmt::format("deal-{}", i % 5000));
     ManagerId manager(fmt::format("m-{}", i % 40));

@@ -12,8 +12,10 @@
 namespace voronka::bench {
 
 // `n` events shaped like production traffic: mostly calls, then proposals,
-// stage changes, claims, applications, invoices.
-std::vector<Event> EventMix(size_t n);
+// stage changes, claims, applications, invoices. `first` numbers them from
+// there on, so that a large log can be built in batches:
+// EventMix(n, 0) followed by EventMix(n, n) equals EventMix(2 * n).
+std::vector<Event> EventMix(size_t n, size_t first = 0);
 
 // A fresh directory under $TMPDIR, removed by the destructor.
 class ScratchDir {
