@@ -104,12 +104,15 @@ class DrainSimulationTest : public ::testing::Test {
       // The first week with rule.baseline_weeks whole weeks before it.
       const int64_t ready =
           std::max(first, s.first_full_week + 7 * rule.baseline_weeks);
-      // The weeks that overlap the squeeze and end before the departure.
+      // The weeks that overlap the squeeze and end before the departure:
+      // from `squeeze` to the week before the departure's.
       std::optional<int64_t> squeeze;
       if (s.leaves) squeeze = WeekStart(*s.leaves - 7 * kSqueezeWeeks);
-      if (squeeze && *squeeze >= ready && *squeeze + 7 <= last) {
+      const int64_t squeeze_end = squeeze ? WeekStart(*s.leaves) - 7 : 0;
+      if (squeeze && *squeeze >= ready && squeeze_end <= last) {
+        ASSERT_EQ(squeeze_end, *squeeze + 7 * (kSqueezeWeeks - 1));
         absl::StatusOr<std::vector<DrainWeek>> weeks =
-            QueryDrainWeeks(store, manager, *squeeze + 7,
+            QueryDrainWeeks(store, manager, squeeze_end,
                             rule.baseline_weeks + kSqueezeWeeks, rule);
         ASSERT_TRUE(weeks.ok()) << weeks.status();
         double baseline_top = 0;
@@ -120,11 +123,14 @@ class DrainSimulationTest : public ::testing::Test {
         bool flagged = false;
         int flagged_weeks = 0;
         std::string line = manager;
-        for (const DrainWeek& w : *weeks) {
-          flagged |= w.flagged;
-          flagged_weeks += w.flagged ? 1 : 0;
-          line += fmt::format(" {}/{}{}", w.top_of_funnel, w.closings,
-                              w.flagged ? "*" : "");
+        for (size_t i = 0; i < weeks->size(); ++i) {
+          const DrainWeek& w = (*weeks)[i];
+          const bool squeezed = i >= static_cast<size_t>(rule.baseline_weeks);
+          flagged |= squeezed && w.flagged;
+          flagged_weeks += squeezed && w.flagged ? 1 : 0;
+          line +=
+              fmt::format("{}{}/{}{}", squeezed ? " | " : " ", w.top_of_funnel,
+                          w.closings, w.flagged ? "*" : "");
         }
         std::cout << "leaver " << line << "\n";
         if (!closes) {
