@@ -5,9 +5,11 @@
 #include <tuple>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/time/civil_time.h"
 #include "events/status.h"
 #include "projections/funnel_projection.h"
+#include "projections/indicators.h"
 #include "projections/keys.h"
 
 namespace voronka {
@@ -213,6 +215,45 @@ absl::StatusOr<std::vector<IndicatorPeriod>> QueryIndicatorPeriods(
         static_cast<int64_t>(orgs[i].size());
   }
   return periods;
+}
+
+absl::StatusOr<std::vector<DrainWeek>> QueryDrainWeeks(
+    const ProjectionStore& indicators, std::string_view manager,
+    int64_t last_week_start_day, int weeks, const DrainRule& rule) {
+  if (weeks < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("weeks must be >= 0, not ", weeks));
+  }
+  std::vector<DrainWeek> out;
+  if (weeks == 0) return out;
+  const int baseline = std::max(rule.baseline_weeks, 0);
+  const int64_t last = WeekStart(last_week_start_day);
+  const int64_t from = last - 7 * int64_t{weeks - 1 + baseline};
+  VORONKA_ASSIGN_OR_RETURN(
+      std::vector<IndicatorPeriod> periods,
+      QueryIndicatorPeriods(indicators, kIndicatorScopeManager, manager, from,
+                            last + 6, Rollup::kWeek));
+  // From a Monday to a Sunday: whole weeks, one period each.
+  std::vector<WeekActivity> activity;
+  activity.reserve(periods.size());
+  for (const IndicatorPeriod& p : periods) {
+    const Counters& c = p.totals.counters;
+    activity.push_back(
+        {.top_of_funnel = c.Get("calls") + c.Get("proposals_general"),
+         .closings = c.Get("deals_won")});
+  }
+  const std::span<const WeekActivity> all(activity);
+  out.reserve(static_cast<size_t>(weeks));
+  for (size_t i = static_cast<size_t>(baseline); i < activity.size(); ++i) {
+    out.push_back(
+        {.week_start_day = periods[i].range.from_day,
+         .top_of_funnel = activity[i].top_of_funnel,
+         .closings = activity[i].closings,
+         .flagged = IsDraining(all.subspan(i - static_cast<size_t>(baseline),
+                                           static_cast<size_t>(baseline) + 1),
+                               rule)});
+  }
+  return out;
 }
 
 absl::StatusOr<std::vector<IndicatorTotals>> QueryIndicatorsOfMany(

@@ -21,6 +21,7 @@
 #include "events/funnel_config.h"
 #include "projections/counters.h"
 #include "projections/deal.h"
+#include "projections/drain.h"
 #include "projections/store.h"
 
 namespace voronka {
@@ -109,6 +110,24 @@ absl::StatusOr<std::vector<IndicatorTotals>> QueryIndicatorsOfMany(
 // Managers credited in `department` (entries md/), in name order.
 absl::StatusOr<std::vector<std::string>> DepartmentManagers(
     const ProjectionStore& store, std::string_view department);
+
+// ---- Pipeline drain -----------------------------------------------------
+
+struct DrainWeek {
+  int64_t week_start_day = 0;  // The Monday.
+  int64_t top_of_funnel = 0;   // Calls + general proposals.
+  int64_t closings = 0;        // Deals won.
+  bool flagged = false;        // IsDraining against the weeks before it.
+};
+// One manager's pipeline-drain weeks (projections/drain.h): the `weeks` ISO
+// weeks ending with the one containing `last_week_start_day` (any day of
+// it; normally its Monday), oldest first. Each week is judged against the
+// rule.baseline_weeks weeks before it, which are read too (one scan); a week
+// without that many earlier weeks in the store is judged against zeros, as
+// a manager who did not work yet. InvalidArgument if `weeks` < 0.
+absl::StatusOr<std::vector<DrainWeek>> QueryDrainWeeks(
+    const ProjectionStore& indicators, std::string_view manager,
+    int64_t last_week_start_day, int weeks, const DrainRule& rule);
 
 // ---- Stage workloads, stale and idle -------------------------------------
 

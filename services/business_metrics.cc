@@ -287,24 +287,15 @@ class Collectors {
         drain_store_ != &store) {
       drain_.clear();
       const int64_t last_week = WeekStart(today) - 7;
-      const int64_t from = last_week - 7 * o_.drain.baseline_weeks;
       for (const std::string& d : Departments(store)) {
         VORONKA_ASSIGN_OR_RETURN(std::vector<std::string> managers,
                                  DepartmentManagers(store, d));
         auto& flags = drain_[d];
         for (const std::string& m : managers) {
           VORONKA_ASSIGN_OR_RETURN(
-              std::vector<IndicatorPeriod> periods,
-              QueryIndicatorPeriods(store, "m", m, from, last_week + 6,
-                                    Rollup::kWeek));
-          std::vector<WeekActivity> weeks;
-          for (const IndicatorPeriod& p : periods) {
-            const Counters& c = p.totals.counters;
-            weeks.push_back(
-                {.top_of_funnel = c.Get("calls") + c.Get("proposals_general"),
-                 .closings = c.Get("deals_won")});
-          }
-          flags.emplace_back(m, IsDraining(weeks, o_.drain));
+              std::vector<DrainWeek> weeks,
+              QueryDrainWeeks(store, m, last_week, 1, o_.drain));
+          flags.emplace_back(m, !weeks.empty() && weeks.back().flagged);
         }
       }
       drain_day_ = today;

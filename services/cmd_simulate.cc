@@ -355,6 +355,11 @@ void AddOrganisationOptions(CLI::App* cmd, SimulateFlags& flags) {
                   "Expected manager departures per 30 simulated days")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
+  cmd->add_option("--squeeze-weeks", s.squeeze_weeks,
+                  "Weeks before leaving in which a departing manager squeezes "
+                  "the pipeline (less prospecting, more closing); 0: off")
+      ->check(CLI::Range(0, 52))
+      ->capture_default_str();
 }
 
 void AddStoryOptions(CLI::App* cmd, SimulateFlags& flags) {

@@ -103,6 +103,9 @@ struct Manager {
   ManagerId id;
   Role role = kLeadGen;
   bool active = true;
+  // Chosen to leave (squeeze_weeks > 0): drains the pipeline until the
+  // departure.
+  bool squeezing = false;
   std::vector<int64_t> book;  // Numbers of the open deals it owns.
 };
 
@@ -145,6 +148,7 @@ enum class TaskKind {
   kProspectReturns,  // target: org index
   kStaffChange,      // target: unused
   kJoin,             // target: Role
+  kDepart,           // target: manager index (squeeze_weeks > 0)
 };
 
 struct Task {
@@ -197,6 +201,7 @@ struct Simulator::Impl {
   // Staff.
   void Hire(Role role, Timestamp t);
   void StaffChange(Timestamp now);
+  void Depart(int manager, Timestamp now);
   int LeastLoaded(Role role) const;
   void DropFromBook(Deal& deal);
 
@@ -413,6 +418,9 @@ void Simulator::Impl::RunNextTask() {
     case TaskKind::kJoin:
       Hire(static_cast<Role>(task.target), task.at);
       break;
+    case TaskKind::kDepart:
+      Depart(static_cast<int>(task.target), task.at);
+      break;
   }
 }
 
@@ -480,50 +488,70 @@ void Simulator::Impl::Hire(Role role, Timestamp t) {
                t + story.Between(absl::ZeroDuration(), 15 * kMinute));
 }
 
-// One manager leaves; its open deals go to the least loaded colleague, or to
-// the department's queue when nobody is left. A joiner follows in days.
+// One manager is chosen to leave: at once, or with squeeze_weeks after that
+// many weeks of squeezing the pipeline. Managers already leaving are not
+// chosen again.
 void Simulator::Impl::StaffChange(Timestamp now) {
-  std::vector<int> active;
+  std::vector<int> candidates;
   for (int i = 0; i < std::ssize(managers); ++i) {
-    if (managers[i].active) active.push_back(i);
+    if (managers[i].active && !managers[i].squeezing) candidates.push_back(i);
   }
-  if (!active.empty()) {
-    Manager& leaver = managers[story.Pick(active)];
-    leaver.active = false;
-    Emit(kHr, now,
-         ManagerDeparted{leaver.id, Dept(leaver.role),
-                         story.Pick(kDepartureReasons)});
-    ++stats.managers_departed;
-    const std::vector<int64_t> book = std::move(leaver.book);
-    leaver.book.clear();
-    const Timestamp t = now + story.Between(5 * kMinute, 2 * kHour);
-    for (int64_t number : book) {
-      Deal& deal = deals.at(number);
-      deal.owner = -1;
-      const int heir = LeastLoaded(leaver.role);
-      if (heir < 0) {
-        queues[leaver.role].push_back(number);
-        continue;
-      }
-      deal.owner = heir;
-      managers[heir].book.push_back(number);
-      Emit(kCrm, t,
-           DealReassigned{orgs[deal.org].id, deal.id, managers[heir].id,
-                          Dept(leaver.role), director});
+  if (!candidates.empty()) {
+    const int leaver = story.Pick(candidates);
+    if (options.squeeze_weeks > 0) {
+      managers[leaver].squeezing = true;
+      Schedule(TaskKind::kDepart, leaver,
+               Office(now + 7 * options.squeeze_weeks * kDay));
+    } else {
+      Depart(leaver, now);
     }
-    Schedule(TaskKind::kJoin, leaver.role,
-             Office(now + story.Between(kDay, 10 * kDay)));
   }
   Schedule(TaskKind::kStaffChange, 0,
            Office(now + story.Exponential(30 * kDay / options.departure_rate)));
 }
 
+// The manager leaves; its open deals go to the least loaded colleague, or to
+// the department's queue when nobody is left. A joiner follows in days.
+void Simulator::Impl::Depart(int index, Timestamp now) {
+  Manager& leaver = managers[index];
+  leaver.active = false;
+  leaver.squeezing = false;
+  Emit(kHr, now,
+       ManagerDeparted{leaver.id, Dept(leaver.role),
+                       story.Pick(kDepartureReasons)});
+  ++stats.managers_departed;
+  const std::vector<int64_t> book = std::move(leaver.book);
+  leaver.book.clear();
+  const Timestamp t = now + story.Between(5 * kMinute, 2 * kHour);
+  for (int64_t number : book) {
+    Deal& deal = deals.at(number);
+    deal.owner = -1;
+    const int heir = LeastLoaded(leaver.role);
+    if (heir < 0) {
+      queues[leaver.role].push_back(number);
+      continue;
+    }
+    deal.owner = heir;
+    managers[heir].book.push_back(number);
+    Emit(kCrm, t,
+         DealReassigned{orgs[deal.org].id, deal.id, managers[heir].id,
+                        Dept(leaver.role), director});
+  }
+  Schedule(TaskKind::kJoin, leaver.role,
+           Office(now + story.Between(kDay, 10 * kDay)));
+}
+
+// Colleagues who are not leaving themselves first.
 int Simulator::Impl::LeastLoaded(Role role) const {
   int best = -1;
   for (int i = 0; i < std::ssize(managers); ++i) {
     const Manager& m = managers[i];
     if (!m.active || m.role != role) continue;
-    if (best < 0 || m.book.size() < managers[best].book.size()) best = i;
+    if (best < 0 ||
+        std::pair(m.squeezing, m.book.size()) <
+            std::pair(managers[best].squeezing, managers[best].book.size())) {
+      best = i;
+    }
   }
   return best;
 }
@@ -713,9 +741,16 @@ void Simulator::Impl::ManagerTurn(int index, Timestamp now) {
   Timestamp end;
   if (Deal* deal = DueDeal(m, now)) {
     end = WorkOn(m, *deal, now);
+    // A squeezing manager chases the deal instead of waiting for the client
+    // (not an unpaid invoice: the client pays when it pays).
+    if (m.squeezing && deal->owner == index && (!deal->invoice || deal->paid) &&
+        deal->due > end + kDay) {
+      deal->due = end + story.Between(kHour, kDay);
+    }
   } else if (has_room && !queues[m.role].empty()) {
     end = Claim(index, now);
-  } else if (has_room && m.role == kLeadGen && !prospects.empty()) {
+  } else if (has_room && m.role == kLeadGen && !prospects.empty() &&
+             !m.squeezing) {
     end = OpenAcquisition(index, now);
   } else {
     const Timestamp idle = now + story.Between(20 * kMinute, kHour);
@@ -878,7 +913,7 @@ Timestamp Simulator::Impl::Prospect(Manager& m, Deal& deal, Timestamp now) {
       Enter(deal, LostStage(deal), t + kMinute, &m, "not interested");
       return t + kMinute;
     }
-    if (!deal.general_sent &&
+    if (!deal.general_sent && !m.squeezing &&
         (deal.funnel->kind == "acquisition" || story.Chance(0.5))) {
       t = t + story.Between(kMinute, 5 * kMinute);
       Emit(kCrm, t,
@@ -901,11 +936,12 @@ Timestamp Simulator::Impl::Prospect(Manager& m, Deal& deal, Timestamp now) {
     deal.due = t + story.Between(kDay, 4 * kDay);
     return t;
   }
+  // A squeezing agent talks the client into the trial twice as often.
   const double r = story.Uniform();
-  if (r < 0.30) {
+  if (r < (m.squeezing ? 0.60 : 0.30)) {
     RevealAmount(deal);
     Enter(deal, next, t + kMinute, &m, "trial started");
-  } else if (r < 0.50) {
+  } else if (r < (m.squeezing ? 0.70 : 0.50)) {
     Enter(deal, LostStage(deal), t + kMinute, &m, "not interested");
   } else {
     deal.due = t + story.Between(kDay, 3 * kDay);
@@ -923,24 +959,31 @@ Timestamp Simulator::Impl::Sell(Manager& m, Deal& deal, Timestamp now) {
   const Stage& next_stage = deal.funnel->stages[next];
   const bool more_selling =
       !next_stage.closed() && StageRole(next_stage) == kSales;
-  const bool talk_first =
-      !deal.proposal_sent ? deal.calls < deal.calls_needed : !deal.application;
+  // A squeezing closer skips the preparatory calls and sends the offer.
+  const bool talk_first = !deal.proposal_sent
+                              ? !m.squeezing && deal.calls < deal.calls_needed
+                              : !deal.application;
   if (talk_first) {
-    const CallOutcome outcome = RollOutcome(0.7);
-    const Timestamp t =
-        Call(m, deal, now, CallDirection::kOutbound, outcome, 300);
-    if (outcome != CallOutcome::kAnswered) {
-      Unreachable(m, deal, t, 8);
-      return t;
+    Timestamp t = now + 5 * kMinute;
+    // A squeezing closer presses for the application in writing (a
+    // discount, a deadline) instead of calling: fewer lost deals, fewer
+    // follow-ups.
+    if (!m.squeezing) {
+      const CallOutcome outcome = RollOutcome(0.7);
+      t = Call(m, deal, now, CallDirection::kOutbound, outcome, 300);
+      if (outcome != CallOutcome::kAnswered) {
+        Unreachable(m, deal, t, 8);
+        return t;
+      }
+      deal.unanswered = 0;
     }
-    deal.unanswered = 0;
     deal.due = t + story.Between(4 * kHour, 2 * kDay);
     if (!deal.proposal_sent) return t;
     const double r = story.Uniform();
-    if (r < 0.30) {
+    if (r < (m.squeezing ? 0.15 : 0.30)) {
       Enter(deal, LostStage(deal), t + kMinute, &m,
             story.Pick(kLostSaleReasons));
-    } else if (r < 0.75) {
+    } else if (r < (m.squeezing ? 0.90 : 0.75)) {
       Emit(kCrm, t + 5 * kMinute,
            ApplicationReceived{orgs[deal.org].id, deal.id, m.id, Dept(m.role),
                                amount});
@@ -980,8 +1023,9 @@ Timestamp Simulator::Impl::IssueInvoice(Manager& m, Deal& deal, Timestamp t) {
                      *deal.amount, t + 10 * kDay});
   deal.invoice = std::move(invoice);
   if (story.Chance(0.9)) {
+    // A squeezing closer offers a discount for paying within days.
     Schedule(TaskKind::kPayment, deal.number,
-             Office(t + story.Between(kDay, 12 * kDay)));
+             Office(t + story.Between(kDay, (m.squeezing ? 5 : 12) * kDay)));
     deal.due = kNever;
   } else {
     deal.due = t + 17 * kDay;  // Overdue: the owner gives up.
@@ -1004,7 +1048,8 @@ void Simulator::Impl::Payment(int64_t number, Timestamp now) {
 // Account management: onboarding calls, then the won stage; or a renewal
 // review that hands the deal to sales for the offer, or ends in churn.
 Timestamp Simulator::Impl::Serve(Manager& m, Deal& deal, Timestamp now) {
-  if (deal.calls < deal.calls_needed) {
+  // A squeezing account manager closes without the onboarding calls.
+  if (!m.squeezing && deal.calls < deal.calls_needed) {
     const CallOutcome outcome = RollOutcome(0.75);
     const Timestamp t =
         Call(m, deal, now, CallDirection::kOutbound, outcome, 400);
@@ -1049,6 +1094,9 @@ absl::Status Simulator::Check(const FunnelConfig& config,
   }
   if (!(options.departure_rate >= 0)) {
     problems.push_back("departure_rate must be >= 0");
+  }
+  if (options.squeeze_weeks < 0 || options.squeeze_weeks > 52) {
+    problems.push_back("squeeze_weeks must be in [0, 52]");
   }
   if (options.tick <= absl::ZeroDuration())
     problems.push_back("tick must be > 0");

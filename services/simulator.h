@@ -5,7 +5,8 @@
 //  * staff: lead-generation agents, closers, account managers and key-account
 //    managers, each an agent that works its own book of deals during office
 //    hours; managers depart (their open deals are reassigned to colleagues,
-//    or queued when nobody is left) and are replaced by joiners;
+//    or queued when nobody is left) and are replaced by joiners; with
+//    squeeze_weeks, a leaver first squeezes the pipeline for that long;
 //  * organisations: prospects never contacted, established clients and
 //    sleeping clients; each has a phone number, a currency and a typical deal
 //    size;
@@ -94,6 +95,13 @@ struct SimulatorOptions {
   // Expected manager departures per 30 simulated days, whole organisation.
   // Each departure is followed by a joiner in the same department.
   double departure_rate = 1.0;
+  // Pipeline drain (seed 001): with N > 0, a departing manager is chosen N
+  // weeks before leaving and "squeezes" in those weeks: no cold calls to new
+  // organisations, no general proposals, no preparatory calls, and pushes
+  // the deals in the book to close (sooner follow-ups, more applications
+  // and handoffs, quicker payments). 0: managers leave the moment they are
+  // chosen, and the events are the same as without the option. At most 52.
+  int squeeze_weeks = 0;
   // Prefix of event, deal, invoice and manager ids; "s<seed>" if empty.
   std::string id_prefix;
 };

@@ -365,10 +365,89 @@ TEST(SimulatorTest, DepartedManagersActNoMoreAndTheirDealsAreReassigned) {
   EXPECT_GT(replay.reassignments_after_departure(), 10);
 }
 
+// With squeeze_weeks, leavers are chosen that many weeks ahead and drain
+// their pipeline meanwhile; the story stays valid and reproducible.
+TEST(SimulatorTest, SqueezingLeaversKeepTheRulesAndTheSeed) {
+  const SimulatorOptions options{
+      .seed = 13, .departure_rate = 20, .squeeze_weeks = 2};
+  Simulator simulator(Config(), options);
+  const std::vector<Event> sent = simulator.Next(40'000);
+  Replay replay(HappenedOrder(sent));
+  for (const char* category : {"order", "owner", "routing", "departed"}) {
+    EXPECT_THAT(First(replay.violations(category)), IsEmpty()) << category;
+  }
+  EXPECT_GT(simulator.stats().managers_departed, 10);
+  EXPECT_GT(replay.reassignments_after_departure(), 10);
+  EXPECT_EQ(ToBatchJson(sent), ToBatchJson(Generate(options, 40'000)));
+  // The option changes the story (departures come later, leavers work
+  // differently); 0 is the default.
+  EXPECT_NE(ToBatchJson(sent),
+            ToBatchJson(Generate({.seed = 13, .departure_rate = 20}, 40'000)));
+  EXPECT_EQ(SimulatorOptions().squeeze_weeks, 0);
+}
+
+// In the two weeks before leaving, a squeezing manager prospects no more (no
+// cold calls opening acquisition deals, no general proposals) and stops
+// calling for closers' and account managers' work, yet keeps moving deals
+// on.
+TEST(SimulatorTest, SqueezingLeaversStopProspectingButKeepClosing) {
+  Simulator simulator(Config(),
+                      {.seed = 21, .departure_rate = 4, .squeeze_weeks = 2});
+  const std::vector<Event> happened = HappenedOrder(simulator.Next(40'000));
+  std::map<std::string, Timestamp> departed;
+  std::map<std::string, std::string> department;
+  for (const Event& e : happened) {
+    if (const auto* d = e.get_if<ManagerDeparted>()) {
+      departed[d->manager.value()] = e.time;
+    } else if (const auto* j = e.get_if<ManagerJoined>()) {
+      department[j->manager.value()] = j->department.value();
+    }
+  }
+  ASSERT_GE(departed.size(), 5u);
+  // From an hour after the choice (a turn under way then ends as it began)
+  // to the departure.
+  auto squeezing = [&](const std::string& manager, Timestamp t) {
+    auto it = departed.find(manager);
+    return it != departed.end() && t < it->second &&
+           t + absl::Hours(24 * 14 - 1) >= it->second;
+  };
+  int64_t opened = 0, general = 0, office_calls = 0, moved = 0;
+  int64_t calls_before = 0;  // Closers' and account managers', the 2 weeks
+                             // before the squeeze.
+  for (const Event& e : happened) {
+    if (const auto* s = e.get_if<DealStageChanged>()) {
+      if (!s->manager || !squeezing(s->manager->value(), e.time)) continue;
+      ++moved;
+      if (s->funnel.value() == "acquisition" && s->stage.value() == "new") {
+        ++opened;
+      }
+    } else if (const auto* p = e.get_if<ProposalSent>()) {
+      if (squeezing(p->manager.value(), e.time) &&
+          p->kind == ProposalKind::kGeneral) {
+        ++general;
+      }
+    } else if (const auto* c = e.get_if<CallLogged>()) {
+      if (c->department.value() == "lead_generation") continue;
+      if (squeezing(c->manager.value(), e.time)) ++office_calls;
+      if (squeezing(c->manager.value(), e.time + absl::Hours(24 * 14))) {
+        ++calls_before;
+      }
+    }
+  }
+  EXPECT_EQ(opened, 0);
+  EXPECT_EQ(general, 0);
+  EXPECT_EQ(office_calls, 0);
+  EXPECT_GT(calls_before, 100);
+  EXPECT_GT(moved, 100);
+}
+
 TEST(SimulatorTest, CheckRejectsWhatItCanNotSimulate) {
   EXPECT_TRUE(Simulator::Check(Config(), {}).ok());
   EXPECT_FALSE(Simulator::Check(Config(), {.late_fraction = 1.5}).ok());
   EXPECT_FALSE(Simulator::Check(Config(), {.closers = 0}).ok());
+  EXPECT_FALSE(Simulator::Check(Config(), {.squeeze_weeks = -1}).ok());
+  EXPECT_FALSE(Simulator::Check(Config(), {.squeeze_weeks = 53}).ok());
+  EXPECT_TRUE(Simulator::Check(Config(), {.squeeze_weeks = 52}).ok());
   std::string yaml(FunnelConfig::DefaultYaml());
   const std::string kind = "kind: acquisition";
   yaml.replace(yaml.find(kind), kind.size(), "kind: retention");
