@@ -9,7 +9,9 @@
 #include "events/status.h"
 #include "fmt/format.h"
 #include "projections/deal.h"
+#include "projections/drain.h"
 #include "projections/keys.h"
+#include "projections/view.h"
 
 namespace voronka {
 namespace {
@@ -105,8 +107,9 @@ struct AuditReader::Folded {
 };
 
 AuditReader::AuditReader(const ProjectionStore& audit, EventLog& log,
-                         const FunnelConfig& config)
-    : audit_(audit), log_(log), config_(config) {}
+                         const FunnelConfig& config,
+                         const ProjectionStore* indicators)
+    : audit_(audit), log_(log), config_(config), indicators_(indicators) {}
 
 absl::StatusOr<std::vector<std::string>> AuditReader::Managers() const {
   std::vector<std::string> out;
@@ -313,6 +316,18 @@ absl::StatusOr<ManagerDeals> AuditReader::Deals(const std::string& manager) {
         return absl::OkStatus();
       }));
   std::sort(out.departures.begin(), out.departures.end());
+  if (indicators_ != nullptr) {
+    absl::TimeZone tz;
+    if (!absl::LoadTimeZone(config_.timezone(), &tz)) tz = absl::UTCTimeZone();
+    // The weeks that end with the last full week before the departure (a
+    // squeeze shows there), or before today for a manager still on staff.
+    const Timestamp until =
+        out.departures.empty() ? Timestamp::Now() : out.departures.back();
+    const int64_t last_week = WeekStart(DayOf(until, tz)) - 7;
+    VORONKA_ASSIGN_OR_RETURN(out.drain,
+                             QueryDrainWeeks(*indicators_, manager, last_week,
+                                             kDrainWeeks, DrainRule()));
+  }
   VORONKA_RETURN_IF_ERROR(
       FoldDeals(manager, std::nullopt, [&](const Folded& f) {
         const DealState& s = f.state;

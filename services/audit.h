@@ -37,6 +37,7 @@
 #include "events/log.h"
 #include "events/timestamp.h"
 #include "projections/audit.h"
+#include "projections/queries.h"
 #include "projections/store.h"
 
 namespace voronka {
@@ -75,6 +76,10 @@ struct ManagerDeals {
   std::vector<DealOutcome> deals;  // By deal id.
   std::vector<HandoverEntry> handover;
   std::vector<Timestamp> departures;  // The manager's departures.
+  // Pipeline drain (projections/drain.h), per week: the kDrainWeeks weeks
+  // before the last departure (or up to the last full week); empty without
+  // the indicators read model.
+  std::vector<DrainWeek> drain;
   // Records that took a deal away: position and recorded time (micros).
   std::vector<std::pair<LogPosition, int64_t>> lost;
 };
@@ -113,8 +118,12 @@ struct VerifyReport {
 
 class AuditReader {
  public:
+  // `indicators` (optional) gives the pipeline-drain weeks of Deals().
   AuditReader(const ProjectionStore& audit, EventLog& log,
-              const FunnelConfig& config);
+              const FunnelConfig& config,
+              const ProjectionStore* indicators = nullptr);
+
+  static constexpr int kDrainWeeks = 8;
 
   // NotFound if the index knows no such manager.
   absl::Status History(const HistoryQuery& query, const HistoryVisitor& visit);
@@ -139,6 +148,7 @@ class AuditReader {
   const ProjectionStore& audit_;
   EventLog& log_;
   const FunnelConfig& config_;
+  const ProjectionStore* indicators_;
 };
 
 }  // namespace voronka

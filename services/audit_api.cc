@@ -109,7 +109,10 @@ class Api : public std::enable_shared_from_this<Api> {
             return Error(absl::UnavailableError(
                 "the audit index is not open yet (or not served here)"));
           }
-          AuditReader reader(*store, *self->o_.log, *self->o_.config);
+          std::shared_ptr<const ProjectionStore> indicators =
+              self->o_.indicators ? self->o_.indicators() : nullptr;
+          AuditReader reader(*store, *self->o_.log, *self->o_.config,
+                             indicators.get());
           absl::StatusOr<json> body =
               ((*self).*handler)(r, reader, "token:" + who);
           if (!body.ok()) return Error(body.status());

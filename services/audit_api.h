@@ -6,7 +6,7 @@
 //
 //   GET /v1/audit/managers
 //   GET /v1/audit/managers/{manager}/history?from=&to=&after=P:O&limit=N
-//   GET /v1/audit/managers/{manager}/deals
+//   GET /v1/audit/managers/{manager}/deals   (outcomes, handover, drain)
 //   GET /v1/audit/managers/{manager}/book?as_of=T
 //   GET /v1/audit/managers/{manager}/verify
 //   GET /v1/audit/access
@@ -29,9 +29,10 @@ namespace voronka {
 struct AuditApiOptions {
   const FunnelConfig* config = nullptr;  // Required.
   StoreGetter audit;                     // The audit index in service.
-  EventLog* log = nullptr;               // Required: history is read here.
-  AuditAccessLog* access = nullptr;      // Required.
-  const TokenStore* tokens = nullptr;    // Null: no auth (--insecure-dev).
+  StoreGetter indicators;   // Optional: pipeline-drain weeks in /deals.
+  EventLog* log = nullptr;  // Required: history is read here.
+  AuditAccessLog* access = nullptr;    // Required.
+  const TokenStore* tokens = nullptr;  // Null: no auth (--insecure-dev).
 };
 
 // InvalidArgument without config, log or access log.

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "absl/time/civil_time.h"
 #include "events/cloudevents.h"
 #include "fmt/format.h"
 
@@ -35,6 +36,10 @@ std::string OutcomeText(const DealOutcome* o) {
 }
 
 }  // namespace
+
+std::string DayText(int64_t day) {
+  return absl::FormatCivilTime(absl::CivilDay(1970, 1, 1) + day);
+}
 
 OutcomeIndex IndexOutcomes(const ManagerDeals& deals) {
   OutcomeIndex out;
@@ -150,7 +155,19 @@ json DealsJson(const ManagerDeals& deals) {
   }
   json departures = json::array();
   for (Timestamp t : deals.departures) departures.push_back(FormatRfc3339(t));
-  return {{"deals", list}, {"handover", handover}, {"departures", departures}};
+  json drain = json::array();
+  bool flagged = false;
+  for (const DrainWeek& w : deals.drain) {
+    drain.push_back({{"week", DayText(w.week_start_day)},
+                     {"top_of_funnel", w.top_of_funnel},
+                     {"closings", w.closings},
+                     {"flagged", w.flagged}});
+    flagged = flagged || w.flagged;
+  }
+  return {{"deals", list},
+          {"handover", handover},
+          {"departures", departures},
+          {"pipeline_drain", {{"flagged", flagged}, {"weeks", drain}}}};
 }
 
 json BookJson(const std::string& manager, Timestamp as_of,

@@ -31,6 +31,8 @@ nlohmann::json BookJson(const std::string& manager, Timestamp as_of,
 nlohmann::json VerifyJson(const std::string& manager,
                           const VerifyReport& report);
 
+// "2026-11-23" for a day number (days since 1970-01-01).
+std::string DayText(int64_t day);
 // One CSV cell: quoted when needed; a leading = + - @ gets a ' in front.
 std::string CsvCell(std::string_view text);
 // "RUB 1,500.00"-style money for tables; "" without an amount.

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -62,6 +63,7 @@ struct Opened {
   FunnelConfig config;
   std::unique_ptr<EventLog> log;
   std::unique_ptr<ProjectionStore> audit;
+  std::unique_ptr<ProjectionStore> indicators;  // Null if there is none.
   std::unique_ptr<AuditAccessLog> access;
   std::unique_ptr<AuditReader> reader;
 };
@@ -84,8 +86,17 @@ absl::StatusOr<std::unique_ptr<Opened>> Open(AuditFlags flags) {
   VORONKA_ASSIGN_OR_RETURN(out->log, OpenLog(flags.log));
   out->access =
       std::make_unique<AuditAccessLog>(flags.data_dir + "/audit-access.jsonl");
-  out->reader =
-      std::make_unique<AuditReader>(*out->audit, *out->log, out->config);
+  // The indicators read model, when this data directory has one (serve's
+  // does): the pipeline-drain weeks of the report.
+  if (std::filesystem::exists(flags.data_dir + "/indicators/CURRENT")) {
+    Generations indicators(flags.data_dir + "/indicators");
+    VORONKA_ASSIGN_OR_RETURN(std::string path, indicators.Current());
+    VORONKA_ASSIGN_OR_RETURN(
+        out->indicators,
+        ProjectionStore::Open({.path = path, .read_only = true}));
+  }
+  out->reader = std::make_unique<AuditReader>(
+      *out->audit, *out->log, out->config, out->indicators.get());
   return out;
 }
 
@@ -155,6 +166,18 @@ absl::Status RunHistory(const AuditFlags& flags) {
       "{} records. Deals the manager was named in: {} ({} won, {} lost, {} "
       "open now)\n",
       rows, deals.deals.size(), won, lost, open);
+  if (!deals.drain.empty()) {
+    std::cout << "Pipeline drain: top of funnel (calls + general proposals) "
+                 "against closings (deals won), by week\n";
+    for (const DrainWeek& w : deals.drain) {
+      std::cout << fmt::format("  week of {}  top {:>5}  closings {:>3}{}\n",
+                               DayText(w.week_start_day), w.top_of_funnel,
+                               w.closings,
+                               w.flagged ? "  << DRAIN: top of funnel fell "
+                                           "while closings rose"
+                                         : "");
+    }
+  }
   if (!deals.handover.empty()) {
     std::cout << "Handover: deals re-queued at the departure\n";
     for (const HandoverEntry& h : deals.handover) {

@@ -206,12 +206,13 @@ absl::Status RunServe(const ServeFlags& flags) {
                },
            .metrics = &metrics},
           std::cout, [&](HttpServer& http, const TokenStore* tokens) {
-            VORONKA_RETURN_IF_ERROR(
-                RegisterAuditApi(http, {.config = &config,
-                                        .audit = [s] { return s->audit(); },
-                                        .log = &s->log(),
-                                        .access = &audit_access,
-                                        .tokens = tokens}));
+            VORONKA_RETURN_IF_ERROR(RegisterAuditApi(
+                http, {.config = &config,
+                       .audit = [s] { return s->audit(); },
+                       .indicators = [s] { return s->indicators(); },
+                       .log = &s->log(),
+                       .access = &audit_access,
+                       .tokens = tokens}));
             return RegisterIngestApi(http, {.config = &config,
                                             .log = ingest_log.get(),
                                             .tokens = tokens,

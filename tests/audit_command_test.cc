@@ -156,6 +156,7 @@ TEST(AuditCommandTest, ApiAndCliAgreeOnADepartedManager) {
   ASSERT_EQ(table.exit_code, 0);
   EXPECT_THAT(table.out, HasSubstr("Handover: deals re-queued"));
   EXPECT_THAT(table.out, HasSubstr("departed "));
+  EXPECT_THAT(table.out, HasSubstr("Pipeline drain: top of funnel"));
 
   // Verify: both say match with the same digests.
   Answer verify =
@@ -174,6 +175,9 @@ TEST(AuditCommandTest, ApiAndCliAgreeOnADepartedManager) {
       Get(serve->url, "/v1/audit/managers/" + departed + "/deals", auditor);
   const std::string before =
       deals.body["handover"][0]["requeued"].get<std::string>();
+  // The drain weeks before the departure, from serve's indicators.
+  EXPECT_EQ(deals.body["pipeline_drain"]["weeks"].size(), 8u)
+      << deals.body["pipeline_drain"].dump();
   Answer book =
       Get(serve->url,
           "/v1/audit/managers/" + departed + "/book?as_of=" + before, auditor);
