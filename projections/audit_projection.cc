@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "events/codec.h"
 #include "events/status.h"
 #include "fmt/format.h"
 #include "projections/audit.h"
@@ -44,7 +45,11 @@ absl::Status AuditProjection::ApplyRecord(const LogRecord& record, Txn& txn) {
   const LogPosition at = record.position;
   const DealId* deal = event.deal();
   if (deal != nullptr) {
-    txn.Put(DealPositionKey(deal->value(), at), TimeValue(event.time));
+    // The deal's records themselves (canonical bytes), as the funnel store
+    // keeps deal histories: folding a manager's deals for the book and the
+    // lost deals then reads the index sequentially instead of scattered
+    // log positions. The history rows are still read from the log.
+    txn.Put(DealPositionKey(deal->value(), at), EncodeEvent(event));
   }
   const bool roster = event.get_if<ManagerJoined>() != nullptr ||
                       event.get_if<ManagerDeparted>() != nullptr;

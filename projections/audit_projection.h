@@ -8,7 +8,7 @@
 //   am/<manager>/<partition>/<offset>   HistoryEntry
 //   ac/<manager>/<partition>            ChainState (where the chain stands)
 //   as/<manager>/<partition>/<offset>   the seal at a departure
-//   ad/<deal>/<partition>/<offset>      event time (big-endian micros)
+//   ad/<deal>/<partition>/<offset>      the record (codec.h canonical bytes)
 //   amd/<manager>/<deal>                ""
 //   ar/<partition>/<offset>             event time of a manager.* record
 //
@@ -31,7 +31,8 @@ namespace voronka {
 
 class AuditProjection : public Projection {
  public:
-  static constexpr int kVersion = 1;
+  // 2: deal records (ad/) hold the record's canonical bytes.
+  static constexpr int kVersion = 2;
   explicit AuditProjection(const FunnelConfig& config);
 
   std::string_view name() const override { return "audit"; }

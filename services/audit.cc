@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_map.h"
+#include "events/codec.h"
 #include "events/status.h"
 #include "fmt/format.h"
 #include "projections/deal.h"
@@ -15,9 +16,6 @@
 
 namespace voronka {
 namespace {
-
-// Deals folded per round of log reads (bounds memory).
-constexpr size_t kDealsPerRound = 256;
 
 int64_t Big64(std::string_view v) {
   uint64_t u = 0;
@@ -157,29 +155,28 @@ absl::Status AuditReader::FoldDeals(
         return true;
       }));
 
-  for (size_t first = 0; first < deals.size(); first += kDealsPerRound) {
-    const size_t last = std::min(deals.size(), first + kDealsPerRound);
-    std::vector<LogPosition> positions;
-    std::vector<size_t> owner_of;  // Index into deals, per position.
-    for (size_t d = first; d < last; ++d) {
-      const std::string prefix = DealPositionPrefix(deals[d]);
-      VORONKA_RETURN_IF_ERROR(audit_.ScanEntries(
-          prefix, "", [&](std::string_view key, std::string_view value) {
-            if (in_range(Big64(value))) {
-              positions.push_back(PositionOfKey(key, 2));
-              owner_of.push_back(d);
-            }
-            return true;
-          }));
-    }
-    std::vector<std::vector<LogRecord>> records(last - first);
-    size_t i = 0;
-    VORONKA_RETURN_IF_ERROR(log_.ReadAt(positions, [&](const LogRecord& r) {
-      records[owner_of[i++] - first].push_back(r);
-      return absl::OkStatus();
-    }));
-    for (size_t d = first; d < last; ++d) {
-      std::vector<LogRecord>& history = records[d - first];
+  for (size_t d = 0; d < deals.size(); ++d) {
+    // The deal's records from the index (ad/ keeps their canonical bytes).
+    std::vector<LogRecord> history;
+    absl::Status bad;
+    const std::string prefix = DealPositionPrefix(deals[d]);
+    VORONKA_RETURN_IF_ERROR(audit_.ScanEntries(
+        prefix, "", [&](std::string_view key, std::string_view value) {
+          absl::StatusOr<Event> event = DecodeEvent(value);
+          if (!event.ok()) {
+            bad = absl::DataLossError(
+                fmt::format("audit index: deal {} record: {}", deals[d],
+                            event.status().message()));
+            return false;
+          }
+          if (in_range(event->time.unix_micros())) {
+            history.push_back({.position = PositionOfKey(key, 2),
+                               .event = std::move(*event)});
+          }
+          return true;
+        }));
+    VORONKA_RETURN_IF_ERROR(bad);
+    {
       std::sort(history.begin(), history.end(),
                 [](const LogRecord& a, const LogRecord& b) {
                   return EventKey::Of(a.event) < EventKey::Of(b.event);

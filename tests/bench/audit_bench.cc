@@ -114,14 +114,16 @@ Setup& Embedded() {
       s->dir = s->scratch->path();
     }
     const bool fresh = !std::filesystem::exists(s->dir + "/log");
+    // Delete DIR/audit to index a kept log again (a new index version).
+    const bool fresh_index = !std::filesystem::exists(s->dir + "/audit");
     auto log = EmbeddedLog::Open({.path = s->dir + "/log"});
     auto audit = ProjectionStore::Open({.path = s->dir + "/audit"});
     if (!log.ok() || !audit.ok()) std::abort();
     s->log = std::move(*log);
     s->audit = std::move(*audit);
-    if (fresh) {
+    if (fresh || fresh_index) {
       const auto t0 = std::chrono::steady_clock::now();
-      Fill(*s->log, EmbeddedEvents());
+      if (fresh) Fill(*s->log, EmbeddedEvents());
       const auto t1 = std::chrono::steady_clock::now();
       Index(*s);
       const auto t2 = std::chrono::steady_clock::now();
@@ -171,11 +173,12 @@ std::pair<int64_t, int64_t> DealWork(const Setup& s) {
                       ++deals;
                       KeyReader r(key.substr(prefix.size()));
                       s.audit
-                          ->ScanEntries(DealPositionPrefix(r.Str()), "",
-                                        [&](std::string_view, std::string_view) {
-                                          ++records;
-                                          return true;
-                                        })
+                          ->ScanEntries(
+                              DealPositionPrefix(r.Str()), "",
+                              [&](std::string_view, std::string_view) {
+                                ++records;
+                                return true;
+                              })
                           .IgnoreError();
                       return true;
                     })
