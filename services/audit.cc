@@ -122,6 +122,25 @@ absl::StatusOr<std::vector<std::string>> AuditReader::Managers() const {
   return out;
 }
 
+absl::StatusOr<std::map<std::string, std::vector<Timestamp>>>
+AuditReader::Departures() {
+  std::vector<LogPosition> positions;
+  VORONKA_RETURN_IF_ERROR(audit_.ScanEntries(
+      RosterPrefix(), "", [&](std::string_view key, std::string_view) {
+        positions.push_back(PositionOfKey(key, 1));
+        return true;
+      }));
+  std::map<std::string, std::vector<Timestamp>> out;
+  VORONKA_RETURN_IF_ERROR(log_.ReadAt(positions, [&](const LogRecord& r) {
+    if (const auto* d = r.event.get_if<ManagerDeparted>()) {
+      out[d->manager.value()].push_back(r.event.time);
+    }
+    return absl::OkStatus();
+  }));
+  for (auto& [m, times] : out) std::sort(times.begin(), times.end());
+  return out;
+}
+
 absl::Status AuditReader::FoldDeals(
     const std::string& manager, std::optional<Timestamp> until,
     const std::function<absl::Status(const Folded&)>& each) {

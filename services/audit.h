@@ -27,6 +27,7 @@
 #define VORONKA_SERVICES_AUDIT_H_
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -135,6 +136,9 @@ class AuditReader {
 
   // Every manager the index knows, in name order.
   absl::StatusOr<std::vector<std::string>> Managers() const;
+  // Manager -> the times they left (manager.departed records), from the
+  // roster entries of the index read back from the log.
+  absl::StatusOr<std::map<std::string, std::vector<Timestamp>>> Departures();
 
  private:
   struct Folded;

@@ -248,7 +248,15 @@ absl::Status RunManagers(const AuditFlags& flags) {
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Opened> o, Open(flags));
   VORONKA_ASSIGN_OR_RETURN(std::vector<std::string> managers,
                            o->reader->Managers());
-  for (const std::string& m : managers) std::cout << m << "\n";
+  VORONKA_ASSIGN_OR_RETURN(auto departures, o->reader->Departures());
+  for (const std::string& m : managers) {
+    std::string line = m;
+    if (auto it = departures.find(m); it != departures.end()) {
+      line += "  departed";
+      for (Timestamp t : it->second) line += " " + FormatRfc3339(t);
+    }
+    std::cout << line << "\n";
+  }
   return absl::OkStatus();
 }
 

@@ -278,11 +278,14 @@ absl::Status RunServe(const ServeFlags& flags) {
         "  handoff queues:              curl -s {0}/v1/queues\n"
         "  leading indicators per week: curl -s "
         "'{0}/v1/indicators?scope=total&group=week'\n"
+        "  the live funnel page:        {0}/funnel\n"
         "  send events yourself:        voronka simulate --url "
         "{0}/v1/events --seed 99 --events 1000\n"
+        "  audit a manager who left:    voronka audit managers --data {1} ; "
+        "voronka audit history MANAGER --data {1} (docs/audit.md)\n"
         "  Ctrl-C ends the demo with a summary read back from the read "
         "models.\n",
-        url);
+        url, flags.data_dir);
     demo = std::thread([&, demo_client] {
       Simulator sim(config, sim_options);
       const size_t batch =

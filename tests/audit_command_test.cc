@@ -113,6 +113,10 @@ TEST(AuditCommandTest, ApiAndCliAgreeOnADepartedManager) {
     }
   }
   ASSERT_FALSE(departed.empty()) << "nobody left with deals to hand over";
+  // The CLI's list marks who left.
+  testing::CommandResult list = Audit({"managers", "--data", data});
+  ASSERT_EQ(list.exit_code, 0);
+  EXPECT_THAT(list.out, HasSubstr(departed + "  departed "));
 
   // The API's history, page by page.
   std::vector<json> api_rows;
