@@ -1,7 +1,7 @@
 // Audit reads (issue 7): one manager's full history (about 1 % of the
 // events), their book as of the last event, and verify, from an embedded
 // log of VORONKA_BENCH_AUDIT_EVENTS simulated events (default 10,000,000,
-// about 100 managers) and from the dev broker (at most 200,000 events: the
+// about 100 managers) and from the dev broker (at most 50,000 events: the
 // mock cluster keeps only a few MiB per partition). Targets: history <= 1 s
 // and book <= 1 s on 10M events.
 //
@@ -154,7 +154,7 @@ Setup& Kafka() {
     if (!log.ok() || !audit.ok()) std::abort();
     s->log = std::move(*log);
     s->audit = std::move(*audit);
-    Fill(*s->log, std::min<size_t>(EmbeddedEvents(), 200'000));
+    Fill(*s->log, std::min<size_t>(EmbeddedEvents(), 50'000));
     Index(*s);
     Choose(*s);
     return s;
