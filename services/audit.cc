@@ -92,6 +92,26 @@ std::vector<Placed> LogOrder(std::vector<Placed> all) {
   return out;
 }
 
+// Calls `fn` with every history entry of `manager`, in key order
+// (partition, then offset). DataLoss for an entry that does not decode.
+absl::Status ScanHistory(
+    const ProjectionStore& audit, const std::string& manager,
+    const std::function<void(LogPosition, const HistoryEntry&)>& fn) {
+  absl::Status bad;
+  const std::string prefix = HistoryPrefix(manager);
+  VORONKA_RETURN_IF_ERROR(audit.ScanEntries(
+      prefix, "", [&](std::string_view key, std::string_view value) {
+        absl::StatusOr<HistoryEntry> e = DecodeHistoryEntry(value);
+        if (!e.ok()) {
+          bad = e.status();
+          return false;
+        }
+        fn(PositionOfKey(key, 2), *e);
+        return true;
+      }));
+  return bad;
+}
+
 }  // namespace
 
 std::string_view ToString(AuditRelation relation) {
@@ -234,22 +254,12 @@ absl::Status AuditReader::History(const HistoryQuery& query,
            (!query.to || time_us <= query.to->unix_micros());
   };
   std::vector<Placed> placed;
-  absl::Status bad;
-  const std::string prefix = HistoryPrefix(query.manager);
-  VORONKA_RETURN_IF_ERROR(audit_.ScanEntries(
-      prefix, "", [&](std::string_view key, std::string_view value) {
-        absl::StatusOr<HistoryEntry> e = DecodeHistoryEntry(value);
-        if (!e.ok()) {
-          bad = e.status();
-          return false;
+  VORONKA_RETURN_IF_ERROR(ScanHistory(
+      audit_, query.manager, [&](LogPosition p, const HistoryEntry& e) {
+        if (in_range(e.time_us)) {
+          placed.push_back({.position = p, .recorded_us = e.recorded_us});
         }
-        if (in_range(e->time_us)) {
-          placed.push_back({.position = PositionOfKey(key, 2),
-                            .recorded_us = e->recorded_us});
-        }
-        return true;
       }));
-  VORONKA_RETURN_IF_ERROR(bad);
   if (placed.empty()) {
     // Distinguish "nothing in range" from "no such manager".
     bool any = false;
@@ -413,20 +423,11 @@ absl::StatusOr<VerifyReport> AuditReader::Verify(const std::string& manager) {
   VerifyReport report;
   // Per partition: the index's entries in offset order.
   std::map<int32_t, std::vector<std::pair<LogPosition, AuditDigest>>> lanes;
-  absl::Status bad;
-  const std::string prefix = HistoryPrefix(manager);
-  VORONKA_RETURN_IF_ERROR(audit_.ScanEntries(
-      prefix, "", [&](std::string_view key, std::string_view value) {
-        absl::StatusOr<HistoryEntry> e = DecodeHistoryEntry(value);
-        if (!e.ok()) {
-          bad = e.status();
-          return false;
-        }
-        const LogPosition p = PositionOfKey(key, 2);
-        lanes[p.partition].emplace_back(p, e->digest);
-        return true;
+  VORONKA_RETURN_IF_ERROR(
+      ScanHistory(audit_, manager, [&](LogPosition p, const HistoryEntry& e) {
+        lanes[p.partition].emplace_back(p, e.digest);
       }));
-  VORONKA_RETURN_IF_ERROR(bad);
+  absl::Status bad;
   if (lanes.empty()) {
     return absl::NotFoundError(
         fmt::format("the audit index knows no manager \"{}\"", manager));
