@@ -122,7 +122,28 @@ struct AuditReader::Folded {
   DealState state;
   // Records (position, recorded time) that took the deal from the manager.
   std::vector<std::pair<LogPosition, int64_t>> lost;
+  // Re-queued when the manager left, and who took it since.
+  std::optional<HandoverEntry> handover;
 };
+
+namespace {
+
+// The time of the manager's last departure before `key` (any, if null).
+std::optional<Timestamp> DepartureBefore(const Roster& roster,
+                                         const std::string& manager,
+                                         const EventKey* key) {
+  const std::vector<Roster::Entry>* entries =
+      roster.EntriesOf(ManagerId(manager));
+  std::optional<Timestamp> out;
+  if (entries == nullptr) return out;
+  for (const Roster::Entry& e : *entries) {
+    if (key != nullptr && !(e.key < *key)) break;
+    if (e.departed) out = e.key.time;
+  }
+  return out;
+}
+
+}  // namespace
 
 AuditReader::AuditReader(const ProjectionStore& audit, EventLog& log,
                          const FunnelConfig& config,
@@ -222,12 +243,39 @@ absl::Status AuditReader::FoldDeals(
                 });
       Folded folded;
       folded.state.deal = DealId(deals[d]);
+      // Notes a re-queue at the manager's departure (the fold applies it
+      // before the next record, or in Settle after the last).
+      auto note_departure = [&](const EventKey* key) {
+        if (folded.handover) return;
+        std::optional<Timestamp> left = DepartureBefore(roster, manager, key);
+        if (!left || !folded.state.open()) return;
+        folded.handover = HandoverEntry{
+            .deal = deals[d],
+            .department = folded.state.queue
+                              ? folded.state.queue->department.value()
+                              : folded.state.stage_department.value(),
+            .requeued = *left};
+      };
       for (const LogRecord& r : history) {
         const bool owned =
             folded.state.owner && folded.state.owner->value() == manager;
         folder.Apply(folded.state, r.event);
         const bool owns =
             folded.state.owner && folded.state.owner->value() == manager;
+        const EventKey key = EventKey::Of(r.event);
+        if (owned && !owns && roster.DepartedBefore(ManagerId(manager), key)) {
+          note_departure(&key);
+        }
+        if (folded.handover && folded.handover->claimed_by.empty() &&
+            folded.state.owner && !owns &&
+            (r.event.get_if<DealClaimed>() != nullptr ||
+             r.event.get_if<DealReassigned>() != nullptr)) {
+          folded.handover->claimed_by = folded.state.owner->value();
+          folded.handover->claimed_at = r.event.time;
+          folded.handover->how = r.event.get_if<DealClaimed>() != nullptr
+                                     ? "claimed"
+                                     : "reassigned";
+        }
         // A departure of the manager also ends ownership (applied before
         // the next record of the deal); that record is in the history
         // already (it names the manager).
@@ -240,7 +288,11 @@ absl::Status AuditReader::FoldDeals(
                                    r.event.recorded_time.unix_micros());
         }
       }
+      const bool owned_at_end =
+          folded.state.owner && folded.state.owner->value() == manager;
       folder.Settle(folded.state);
+      if (owned_at_end && !folded.state.owner) note_departure(nullptr);
+      if (folded.handover) folded.handover->outcome = OutcomeOf(folded.state);
       VORONKA_RETURN_IF_ERROR(each(folded));
     }
   }
@@ -366,30 +418,7 @@ absl::StatusOr<ManagerDeals> AuditReader::Deals(const std::string& manager) {
                              .amount = s.amount,
                              .last_activity = s.last_activity});
         out.lost.insert(out.lost.end(), f.lost.begin(), f.lost.end());
-        // Handover: re-queued when the manager left, and who claimed it since.
-        for (Timestamp departure : out.departures) {
-          std::optional<HandoverEntry> entry;
-          for (const ClaimWait& c : s.claims) {
-            if (c.reason == QueueReason::kDeparture &&
-                c.enqueued == departure) {
-              entry = HandoverEntry{.deal = s.deal.value(),
-                                    .department = c.department.value(),
-                                    .requeued = departure,
-                                    .claimed_by = c.manager.value(),
-                                    .claimed_at = c.claimed};
-            }
-          }
-          if (!entry && s.queue && s.queue->reason == QueueReason::kDeparture &&
-              s.queue->since == departure) {
-            entry = HandoverEntry{.deal = s.deal.value(),
-                                  .department = s.queue->department.value(),
-                                  .requeued = departure};
-          }
-          if (entry) {
-            entry->outcome = OutcomeOf(s);
-            out.handover.push_back(std::move(*entry));
-          }
-        }
+        if (f.handover) out.handover.push_back(*f.handover);
         return absl::OkStatus();
       }));
   return out;

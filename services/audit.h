@@ -70,6 +70,7 @@ struct HandoverEntry {
   Timestamp requeued;                   // The departure's time.
   std::string claimed_by;               // "" while nobody has.
   std::optional<Timestamp> claimed_at;  // When.
+  std::string how;                      // "claimed" or "reassigned".
   std::string outcome;                  // The deal now: open / won / lost.
 };
 

@@ -151,6 +151,7 @@ json DealsJson(const ManagerDeals& deals) {
          {"claimed_by", h.claimed_by.empty() ? json() : json(h.claimed_by)},
          {"claimed_at",
           h.claimed_at ? json(FormatRfc3339(*h.claimed_at)) : json()},
+         {"how", h.how.empty() ? json() : json(h.how)},
          {"outcome", h.outcome}});
   }
   json departures = json::array();

@@ -185,7 +185,7 @@ absl::Status RunHistory(const AuditFlags& flags) {
           "  {:<22} {:<18} re-queued {}  {}  (now {})\n", h.deal, h.department,
           FormatRfc3339(h.requeued),
           h.claimed_by.empty() ? std::string("not claimed yet")
-                               : fmt::format("claimed by {} {}", h.claimed_by,
+                               : fmt::format("{} by {} {}", h.how, h.claimed_by,
                                              FormatRfc3339(*h.claimed_at)),
           h.outcome);
     }

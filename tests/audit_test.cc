@@ -89,9 +89,14 @@ class Fixture {
     return copy;
   }
 
-  std::vector<LogPosition> Append(const std::vector<Event>& events) {
+  // Appends one by one (positions in order), each recorded a millisecond
+  // after the one before, as ingest would stamp them.
+  std::vector<LogPosition> Append(std::vector<Event> events) {
     std::vector<LogPosition> out;
-    for (const Event& e : events) {  // One by one: positions in order.
+    Timestamp recorded = ParseRfc3339("2026-12-01T00:00:00Z").value();
+    for (Event& e : events) {
+      recorded = recorded + absl::Milliseconds(1);
+      e.recorded_time = recorded;
       auto at = log_->Append({&e, 1});
       EXPECT_TRUE(at.ok()) << at.status();
       out.push_back((*at)[0]);
@@ -181,6 +186,9 @@ std::vector<Event> AnnsStory(testing::EventFactory& f) {
       f.Departed("2026-11-04T18:00:00Z", "ann", "lead_generation"),
       f.Claim("2026-11-05T09:00:00Z", "d3", "dan", "lead_generation"),
       f.Call("2026-11-05T09:30:00Z", "org-3", "bob", "lead_generation"),
+      // Arrives late: ann opened d5 before she left; it is reassigned after.
+      f.Stage("2026-11-03T10:10:00Z", "d5", "new", "ann", "lead_generation"),
+      f.Reassign("2026-11-06T09:00:00Z", "d5", "bob", "lead_generation"),
   };
 }
 
@@ -203,7 +211,8 @@ TEST_P(AuditTest, HistoryHasWhatTheManagerDidAndWhatTookTheirDeals) {
                                Pair("e-6", "named"), Pair("e-7", "lost_deal"),
                                Pair("e-8", "named"), Pair("e-9", "lost_deal"),
                                Pair("e-10", "named"), Pair("e-11", "named"),
-                               Pair("e-12", "named"), Pair("e-13", "named")));
+                               Pair("e-12", "named"), Pair("e-13", "named"),
+                               Pair("e-16", "named")));
   for (const HistoryRow& r : rows) {
     const auto it = std::find_if(events.begin(), events.end(),
                                  [&](auto& e) { return e.id == r.event.id; });
@@ -215,19 +224,25 @@ TEST_P(AuditTest, HistoryHasWhatTheManagerDidAndWhatTookTheirDeals) {
                     ParseRfc3339("2026-11-03T23:59:59Z").value());
   std::vector<std::string> ids;
   for (const HistoryRow& r : rows) ids.push_back(r.event.id.value());
-  EXPECT_THAT(ids, ElementsAre("e-9", "e-10", "e-11", "e-12"));
+  EXPECT_THAT(ids, ElementsAre("e-9", "e-10", "e-11", "e-12", "e-16"));
 
   absl::StatusOr<ManagerDeals> deals = fx.Reader().Deals("ann");
   ASSERT_TRUE(deals.ok()) << deals.status();
-  ASSERT_EQ(deals->deals.size(), 4u);
+  ASSERT_EQ(deals->deals.size(), 5u);
   EXPECT_EQ(deals->deals[0].owner, "bob");
   EXPECT_EQ(deals->deals[1].stage, "development");
-  ASSERT_EQ(deals->handover.size(), 2u);
+  ASSERT_EQ(deals->handover.size(), 3u);
   EXPECT_EQ(deals->handover[0].deal, "d3");
   EXPECT_EQ(deals->handover[0].claimed_by, "dan");
+  EXPECT_EQ(deals->handover[0].how, "claimed");
+  EXPECT_EQ(deals->handover[0].requeued,
+            ParseRfc3339("2026-11-04T18:00:00Z").value());
   EXPECT_EQ(deals->handover[1].deal, "d4");
   EXPECT_EQ(deals->handover[1].claimed_by, "");
   EXPECT_EQ(deals->handover[1].department, "lead_generation");
+  EXPECT_EQ(deals->handover[2].deal, "d5");
+  EXPECT_EQ(deals->handover[2].claimed_by, "bob");
+  EXPECT_EQ(deals->handover[2].how, "reassigned");
 
   EXPECT_TRUE(absl::IsNotFound(
       fx.Reader().History({.manager = "nobody"},
@@ -248,7 +263,8 @@ TEST_P(AuditTest, BookAsOfAMomentFoldsTheDealsUpToIt) {
   };
   EXPECT_THAT(book("ann", "2026-11-02T09:30:00Z"), ElementsAre("d1"));
   EXPECT_THAT(book("ann", "2026-11-02T12:00:00Z"), ElementsAre("d2"));
-  EXPECT_THAT(book("ann", "2026-11-04T12:00:00Z"), ElementsAre("d3", "d4"));
+  EXPECT_THAT(book("ann", "2026-11-04T12:00:00Z"),
+              ElementsAre("d3", "d4", "d5"));
   EXPECT_THAT(book("ann", "2026-11-05T00:00:00Z"), ElementsAre());
   EXPECT_THAT(book("dan", "2026-11-06T00:00:00Z"), ElementsAre("d3"));
   auto b =
@@ -311,7 +327,7 @@ TEST_P(AuditTest, VerifyMatchesAndFindsTheAlteredRecord) {
   absl::StatusOr<VerifyReport> ok = fx.Reader().Verify("ann");
   ASSERT_TRUE(ok.ok()) << ok.status();
   EXPECT_TRUE(ok->match) << ok->detail;
-  EXPECT_EQ(ok->records, 8);  // The records that name ann.
+  EXPECT_EQ(ok->records, 9);  // The records that name ann.
   EXPECT_EQ(ok->seals, 1);
 
   // Someone shortened ann's call in a copy of the log (e-5, her first call).
