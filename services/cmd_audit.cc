@@ -13,6 +13,7 @@
 // so a running serve or projector keeps running. Every access except
 // `access` itself is recorded in DIR/audit-access.jsonl before anything is
 // printed (--as WHO names the auditor; default: the login name).
+#include <pwd.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -103,7 +104,10 @@ absl::StatusOr<std::unique_ptr<Opened>> Open(AuditFlags flags) {
 std::string Who(const AuditFlags& flags) {
   if (!flags.as.empty()) return "user:" + flags.as;
   const char* user = std::getenv("USER");
-  if (user == nullptr || *user == '\0') user = getlogin();
+  if (user == nullptr || *user == '\0') {
+    const passwd* pw = getpwuid(geteuid());
+    user = pw != nullptr ? pw->pw_name : nullptr;
+  }
   return fmt::format("user:{}", user != nullptr ? user : "unknown");
 }
 
@@ -184,9 +188,11 @@ absl::Status RunHistory(const AuditFlags& flags) {
       std::cout << fmt::format(
           "  {:<22} {:<18} re-queued {}  {}  (now {})\n", h.deal, h.department,
           FormatRfc3339(h.requeued),
-          h.claimed_by.empty() ? std::string("not claimed yet")
-                               : fmt::format("{} by {} {}", h.how, h.claimed_by,
-                                             FormatRfc3339(*h.claimed_at)),
+          h.claimed_by.empty()
+              ? std::string("not claimed yet")
+              : fmt::format("{} {} {}",
+                            h.how == "claimed" ? "claimed by" : "reassigned to",
+                            h.claimed_by, FormatRfc3339(*h.claimed_at)),
           h.outcome);
     }
   }
