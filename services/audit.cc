@@ -354,6 +354,11 @@ absl::Status AuditReader::History(const HistoryQuery& query,
   }
   size_t end = ordered.size();
   if (query.limit > 0) end = std::min(end, start + query.limit);
+  if (query.next_after != nullptr) {
+    *query.next_after = end < ordered.size() && end > start
+                            ? std::optional(ordered[end - 1].position)
+                            : std::nullopt;
+  }
   // Read back from the log in chunks; rows keep log order.
   constexpr size_t kChunk = 4096;
   for (size_t at = start; at < end; at += kChunk) {

@@ -94,6 +94,9 @@ struct HistoryQuery {
   size_t limit = 0;  // 0: no limit.
   // Deals() of the manager, if the caller has it (saves folding again).
   const ManagerDeals* deals = nullptr;
+  // Set when `limit` stopped the page before the end: the position to pass
+  // as `after` for the next page (rows filtered out by time still count).
+  std::optional<LogPosition>* next_after = nullptr;
 };
 
 struct BookEntry {

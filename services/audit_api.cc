@@ -164,20 +164,19 @@ class Api : public std::enable_shared_from_this<Api> {
                             : "")));
     VORONKA_ASSIGN_OR_RETURN(ManagerDeals deals, reader.Deals(q.manager));
     q.deals = &deals;
+    std::optional<LogPosition> next;
+    q.next_after = &next;
     const OutcomeIndex outcomes = IndexOutcomes(deals);
     json rows = json::array();
-    std::optional<LogPosition> last;
     VORONKA_RETURN_IF_ERROR(reader.History(q, [&](const HistoryRow& row) {
       rows.push_back(HistoryRowJson(row, outcomes));
-      last = row.position;
       return absl::OkStatus();
     }));
     return json{{"manager", q.manager},
                 {"rows", rows},
-                {"next_after",
-                 rows.size() == q.limit && last
-                     ? json(fmt::format("{}:{}", last->partition, last->offset))
-                     : json()}};
+                {"next_after", next ? json(fmt::format("{}:{}", next->partition,
+                                                       next->offset))
+                                    : json()}};
   }
 
   absl::StatusOr<json> Deals(const HttpRequest& r, AuditReader& reader,

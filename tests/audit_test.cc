@@ -225,6 +225,29 @@ TEST_P(AuditTest, HistoryHasWhatTheManagerDidAndWhatTookTheirDeals) {
   std::vector<std::string> ids;
   for (const HistoryRow& r : rows) ids.push_back(r.event.id.value());
   EXPECT_THAT(ids, ElementsAre("e-9", "e-10", "e-11", "e-12", "e-16"));
+  // Pages of 2 with the same range give the same rows, however many a page
+  // loses to the range.
+  std::vector<std::string> paged;
+  std::optional<LogPosition> after;
+  for (int page = 0; page < 20; ++page) {
+    std::optional<LogPosition> next;
+    ASSERT_TRUE(
+        fx.Reader()
+            .History({.manager = "ann",
+                      .from = ParseRfc3339("2026-11-03T00:00:00Z").value(),
+                      .to = ParseRfc3339("2026-11-03T23:59:59Z").value(),
+                      .after = after,
+                      .limit = 2,
+                      .next_after = &next},
+                     [&](const HistoryRow& r) {
+                       paged.push_back(r.event.id.value());
+                       return absl::OkStatus();
+                     })
+            .ok());
+    if (!next) break;
+    after = next;
+  }
+  EXPECT_EQ(paged, ids);
 
   absl::StatusOr<ManagerDeals> deals = fx.Reader().Deals("ann");
   ASSERT_TRUE(deals.ok()) << deals.status();
