@@ -76,6 +76,12 @@ absl::StatusOr<std::unique_ptr<Opened>> Open(AuditFlags flags) {
   }
   auto out = std::make_unique<Opened>();
   VORONKA_ASSIGN_OR_RETURN(out->config, LoadConfigFlag(flags.config_path));
+  if (!std::filesystem::exists(flags.data_dir + "/audit/CURRENT")) {
+    return absl::NotFoundError(fmt::format(
+        "no audit index in {} (DIR/audit): `voronka serve --data DIR` or "
+        "`voronka project audit --data DIR` builds it",
+        flags.data_dir));
+  }
   Generations generations(flags.data_dir + "/audit");
   VORONKA_ASSIGN_OR_RETURN(std::string current, generations.Current());
   VORONKA_ASSIGN_OR_RETURN(

@@ -206,6 +206,12 @@ TEST(AuditCommandTest, ApiAndCliAgreeOnADepartedManager) {
   EXPECT_GE(api_history, 2);
   EXPECT_EQ(cli_history, 1);
 
+  // Clear refusals: a directory without an index, a manager it does not
+  // know (exit code 2, the reason on stderr).
+  EXPECT_EQ(Audit({"history", departed, "--data", dir.Sub("empty")}).exit_code,
+            2);
+  EXPECT_EQ(Audit({"verify", "nobody-at-all", "--data", data}).exit_code, 2);
+
   ASSERT_TRUE(serve->process->Signal(SIGTERM).ok());
   auto code = serve->process->Wait(absl::Seconds(60));
   ASSERT_TRUE(code.ok() && *code == 0);
