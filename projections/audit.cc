@@ -77,11 +77,16 @@ std::vector<ManagerId> ManagersNamed(const Event& event) {
 
 AuditDigest ChainStep(const AuditDigest& previous, LogPosition position,
                       const Event& event) {
+  return ChainStep(previous, position, EncodeEvent(event));
+}
+
+AuditDigest ChainStep(const AuditDigest& previous, LogPosition position,
+                      std::string_view canonical) {
   std::string header;
   PutDigest(header, previous);
   PutBig64(header, position.partition);
   PutBig64(header, position.offset);
-  header += EncodeEvent(event);
+  header += canonical;
   AuditDigest out;
   unsigned int n = 0;
   EVP_Digest(header.data(), header.size(), out.data(), &n, EVP_sha256(),

@@ -43,6 +43,9 @@ std::vector<ManagerId> ManagersNamed(const Event& event);
 // One step of the chain.
 AuditDigest ChainStep(const AuditDigest& previous, LogPosition position,
                       const Event& event);
+// The same with EncodeEvent(event) already at hand.
+AuditDigest ChainStep(const AuditDigest& previous, LogPosition position,
+                      std::string_view canonical);
 
 // Where a manager's chain in one partition stands.
 struct ChainState {

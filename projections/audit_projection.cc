@@ -44,12 +44,14 @@ absl::Status AuditProjection::ApplyRecord(const LogRecord& record, Txn& txn) {
   const Event& event = record.event;
   const LogPosition at = record.position;
   const DealId* deal = event.deal();
+  // Encoded once: the deal copy and every chain step use the same bytes.
+  const std::string canonical = EncodeEvent(event);
   if (deal != nullptr) {
     // The deal's records themselves (canonical bytes), as the funnel store
     // keeps deal histories: folding a manager's deals for the book and the
     // lost deals then reads the index sequentially instead of scattered
     // log positions. The history rows are still read from the log.
-    txn.Put(DealPositionKey(deal->value(), at), EncodeEvent(event));
+    txn.Put(DealPositionKey(deal->value(), at), canonical);
   }
   const bool roster = event.get_if<ManagerJoined>() != nullptr ||
                       event.get_if<ManagerDeparted>() != nullptr;
@@ -64,7 +66,7 @@ absl::Status AuditProjection::ApplyRecord(const LogRecord& record, Txn& txn) {
           fmt::format("audit chain of {} in partition {}: offset {} after {}",
                       m, at.partition, at.offset, chain.last_offset));
     }
-    chain.digest = ChainStep(chain.digest, at, event);
+    chain.digest = ChainStep(chain.digest, at, canonical);
     ++chain.count;
     chain.last_offset = at.offset;
     txn.Put(chain_key, EncodeChainState(chain));

@@ -48,8 +48,9 @@ class Collectors {
     std::shared_ptr<const ProjectionStore> store = o_.indicators();
     if (store == nullptr) return absl::OkStatus();
     const int64_t today = DayOf(Now(), tz_);
-    VORONKA_RETURN_IF_ERROR(Today(*store, today, sink));
-    return Drain(*store, today, sink);
+    const std::vector<std::string> departments = Departments(*store);
+    VORONKA_RETURN_IF_ERROR(Today(*store, departments, today, sink));
+    return Drain(*store, departments, today, sink);
   }
 
  private:
@@ -220,7 +221,8 @@ class Collectors {
     return {all.begin(), all.end()};
   }
 
-  absl::Status Today(const ProjectionStore& store, int64_t today,
+  absl::Status Today(const ProjectionStore& store,
+                     const std::vector<std::string>& departments, int64_t today,
                      MetricSink& sink) const {
     FamilyWriter calls = sink.AddFamily(
         "voronka_calls_today", "Calls logged today.", MetricType::Gauge);
@@ -234,7 +236,7 @@ class Collectors {
         sink.AddFamily("voronka_applications_amount_today",
                        "Amount of today's applications, in currency units.",
                        MetricType::Gauge);
-    for (const std::string& d : Departments(store)) {
+    for (const std::string& d : departments) {
       VORONKA_ASSIGN_OR_RETURN(IndicatorTotals t,
                                QueryIndicators(store, "d", d, today, today));
       const Labels labels = {{"department", d}};
@@ -258,7 +260,7 @@ class Collectors {
     FamilyWriter m_applications =
         sink.AddFamily("voronka_manager_applications_today",
                        "Applications today, per manager.", MetricType::Gauge);
-    for (const std::string& d : Departments(store)) {
+    for (const std::string& d : departments) {
       VORONKA_ASSIGN_OR_RETURN(std::vector<std::string> managers,
                                DepartmentManagers(store, d));
       VORONKA_ASSIGN_OR_RETURN(
@@ -279,7 +281,8 @@ class Collectors {
 
   // Managers flagged last week, per department; recomputed when the week
   // changes or after a minute (it reads five weeks per manager).
-  absl::Status Drain(const ProjectionStore& store, int64_t today,
+  absl::Status Drain(const ProjectionStore& store,
+                     const std::vector<std::string>& departments, int64_t today,
                      MetricSink& sink) {
     std::lock_guard<std::mutex> lock(drain_mu_);
     const absl::Time now = absl::Now();
@@ -287,7 +290,7 @@ class Collectors {
         drain_store_ != &store) {
       drain_.clear();
       const int64_t last_week = WeekStart(today) - 7;
-      for (const std::string& d : Departments(store)) {
+      for (const std::string& d : departments) {
         VORONKA_ASSIGN_OR_RETURN(std::vector<std::string> managers,
                                  DepartmentManagers(store, d));
         auto& flags = drain_[d];

@@ -151,6 +151,22 @@ absl::Status RawProduce(
   return status;
 }
 
+// A binary-mode CloudEvent (ce_* headers, the data as the value), as a
+// Kafka producer outside Voronka writes it: call bin-1 of pbx/asterisk-1.
+absl::Status ProduceBinaryCall(const std::string& brokers,
+                               const std::string& topic) {
+  return RawProduce(
+      brokers, topic, 0, "org-9",
+      R"({"org":"org-9","manager":"m-1","department":"lead_generation",)"
+      R"("direction":"outbound","outcome":"answered","duration_s":12})",
+      {{"ce_specversion", "1.0"},
+       {"ce_id", "bin-1"},
+       {"ce_source", "pbx/asterisk-1"},
+       {"ce_type", "call.logged"},
+       {"ce_time", "2026-11-23T09:30:00+03:00"},
+       {"content-type", "application/json"}});
+}
+
 class KafkaLogTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -441,18 +457,7 @@ TEST_F(KafkaLogTest, ReadsBinaryModeCloudEvents) {
   ASSERT_TRUE(broker_->CreateTopic("voronka.binary", 1, 3).ok());
   std::unique_ptr<KafkaLog> log = OpenLog({.topic = "voronka.binary"});
   ASSERT_NE(log, nullptr);
-  ASSERT_TRUE(
-      RawProduce(
-          broker_->bootstrap(), "voronka.binary", 0, "org-9",
-          R"({"org":"org-9","manager":"m-1","department":"lead_generation",)"
-          R"("direction":"outbound","outcome":"answered","duration_s":12})",
-          {{"ce_specversion", "1.0"},
-           {"ce_id", "bin-1"},
-           {"ce_source", "pbx/asterisk-1"},
-           {"ce_type", "call.logged"},
-           {"ce_time", "2026-11-23T09:30:00+03:00"},
-           {"content-type", "application/json"}})
-          .ok());
+  ASSERT_TRUE(ProduceBinaryCall(broker_->bootstrap(), "voronka.binary").ok());
   absl::StatusOr<std::unique_ptr<LogReader>> reader = log->OpenReader({});
   ASSERT_TRUE(reader.ok());
   absl::StatusOr<std::vector<LogRecord>> batch =
@@ -483,18 +488,7 @@ TEST_F(KafkaLogTest, ReadAtReturnsWhatTheReaderReturnsForEveryFormat) {
   ASSERT_NE(json, nullptr);
   ASSERT_TRUE(codec->Append(Calls(2, 1, "codec")).ok());
   ASSERT_TRUE(json->Append(Calls(2, 1, "json")).ok());
-  ASSERT_TRUE(
-      RawProduce(
-          broker_->bootstrap(), "voronka.formats", 0, "org-9",
-          R"({"org":"org-9","manager":"m-1","department":"lead_generation",)"
-          R"("direction":"outbound","outcome":"answered","duration_s":12})",
-          {{"ce_specversion", "1.0"},
-           {"ce_id", "bin-1"},
-           {"ce_source", "pbx/asterisk-1"},
-           {"ce_type", "call.logged"},
-           {"ce_time", "2026-11-23T09:30:00+03:00"},
-           {"content-type", "application/json"}})
-          .ok());
+  ASSERT_TRUE(ProduceBinaryCall(broker_->bootstrap(), "voronka.formats").ok());
   absl::StatusOr<std::unique_ptr<LogReader>> reader = codec->OpenReader({});
   ASSERT_TRUE(reader.ok());
   std::vector<LogRecord> read = ReadAtLeast(**reader, 5);
