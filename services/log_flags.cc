@@ -6,6 +6,7 @@
 #include "events/kafka_log.h"
 #include "events/status.h"
 #include "fmt/format.h"
+#include "services/settings.h"
 
 namespace voronka {
 
@@ -59,6 +60,14 @@ KafkaClientConfig(const LogFlags& flags) {
           fmt::format("-X {}: expected key=value", entry));
     }
     out.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  // Secrets come from the environment (services/settings.h): for keys -X
+  // does not set.
+  const size_t given = out.size();
+  for (auto& [key, value] : LibrdkafkaEnvSettings()) {
+    bool set = false;
+    for (size_t i = 0; i < given; ++i) set = set || out[i].first == key;
+    if (!set) out.emplace_back(std::move(key), std::move(value));
   }
   return out;
 }

@@ -2,6 +2,7 @@
 #include "CLI/CLI.hpp"
 #include "services/commands.h"
 #include "services/logging.h"
+#include "services/settings.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -23,6 +24,7 @@ int main(int argc, char** argv) {
   voronka::RegisterTokenCommand(app);
   voronka::RegisterImportCommand(app);
   voronka::RegisterAuditCommand(app);
+  voronka::AddSettings(app);  // After every command: it walks them.
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
