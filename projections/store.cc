@@ -332,8 +332,8 @@ absl::Status ExportFamily(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
       VORONKA_RETURN_IF_ERROR(
           FromRocks(writer->Open(files.back()), "create " + files.back()));
     }
-    VORONKA_RETURN_IF_ERROR(
-        FromRocks(writer->Put(it->key(), it->value()), "write " + files.back()));
+    VORONKA_RETURN_IF_ERROR(FromRocks(writer->Put(it->key(), it->value()),
+                                      "write " + files.back()));
   }
   VORONKA_RETURN_IF_ERROR(FromRocks(it->status(), "export scan"));
   return finish();
@@ -354,8 +354,9 @@ absl::Status ProjectionStore::CopyTo(const std::string& dir) const {
                   "checkpoint of " + path_));
     std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
     // log_size_for_flush 0: flush first, so the copy needs no WAL replay.
-    return FromRocks(checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
-                     fmt::format("checkpoint of {} into {}", path_, dir));
+    return FromRocks(
+        checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+        fmt::format("checkpoint of {} into {}", path_, dir));
   }
   // A secondary instance: export, then ingest into a fresh store. The table
   // files are written next to `dir` and moved (linked) into it by the
@@ -370,13 +371,12 @@ absl::Status ProjectionStore::CopyTo(const std::string& dir) const {
   absl::Status status = [&]() -> absl::Status {
     const StoreRocksOptions o = MakeOptions();
     std::vector<std::string> entries, rows;
+    VORONKA_RETURN_IF_ERROR(
+        ExportFamily(*db_, handles_[0], rocksdb::Options(o.db, o.entries),
+                     scratch + "/entries", /*skip_empty=*/false, entries));
     VORONKA_RETURN_IF_ERROR(ExportFamily(
-        *db_, handles_[0], rocksdb::Options(o.db, o.entries),
-        scratch + "/entries", /*skip_empty=*/false, entries));
-    VORONKA_RETURN_IF_ERROR(ExportFamily(*db_, handles_[1],
-                                         rocksdb::Options(o.db, o.rows),
-                                         scratch + "/rows",
-                                         /*skip_empty=*/true, rows));
+        *db_, handles_[1], rocksdb::Options(o.db, o.rows), scratch + "/rows",
+        /*skip_empty=*/true, rows));
     VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> copy,
                              Open({.path = dir}));
     rocksdb::IngestExternalFileOptions ingest;

@@ -6,7 +6,8 @@
 //   voronka project NAME --data DIR --log LOGDIR      (an embedded log)
 //   voronka project rebuild NAME --data DIR (--kafka ... | --log LOGDIR)
 //   voronka project backup NAME --data DIR --to BACKUP_ROOT [--log ...]
-//   voronka project restore NAME --from BACKUP --data DIR [--config F] [--log ...]
+//   voronka project restore NAME --from BACKUP --data DIR [--config F] [--log
+//   ...]
 //
 // `voronka project NAME` also serves the query API routes of its projection
 // (docs/api.md) on --listen, with --tokens FILE or --insecure-dev.

@@ -37,8 +37,8 @@ absl::Status Errno(std::string_view what, const std::string& path) {
 
 // fsync of a file or a directory.
 absl::Status SyncPath(const std::string& path, bool directory) {
-  const int fd =
-      ::open(path.c_str(), O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
+  const int fd = ::open(path.c_str(),
+                        O_RDONLY | O_CLOEXEC | (directory ? O_DIRECTORY : 0));
   if (fd < 0) return Errno("open", path);
   const bool ok = ::fsync(fd) == 0;
   ::close(fd);
@@ -99,11 +99,11 @@ json ToJson(const BackupManifest& m) {
   for (const BackupManifest::File& f : m.files) {
     files.push_back({{"name", f.name}, {"size", f.size}, {"sha256", f.sha256}});
   }
-  json j = {{"format", m.format},       {"projection", m.projection},
-            {"version", m.version},     {"positions", m.positions},
-            {"records", m.records()},   {"method", m.method},
-            {"source", m.source},       {"created", m.created},
-            {"bytes", m.bytes()},       {"files", files}};
+  json j = {{"format", m.format},     {"projection", m.projection},
+            {"version", m.version},   {"positions", m.positions},
+            {"records", m.records()}, {"method", m.method},
+            {"source", m.source},     {"created", m.created},
+            {"bytes", m.bytes()},     {"files", files}};
   if (!m.log.empty()) j["log"] = m.log;
   if (!m.log_end.empty()) j["log_end"] = m.log_end;
   return j;
@@ -232,8 +232,8 @@ absl::StatusOr<BackupResult> BackupStore(const BackupOptions& options) {
     m.projection = options.projection;
     m.method = method;
     m.source = generation;
-    m.created = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now,
-                                 absl::UTCTimeZone());
+    m.created =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", now, absl::UTCTimeZone());
     m.log = options.log_description;
     m.log_end = options.log_end;
     VORONKA_ASSIGN_OR_RETURN(std::vector<std::string> files,
@@ -274,9 +274,9 @@ absl::StatusOr<BackupManifest> ReadBackupManifest(
   const std::string path = backup_dir + "/" + kManifest;
   std::error_code ec;
   if (!fs::exists(path, ec)) {
-    return absl::NotFoundError(fmt::format(
-        "{} has no {}: not a backup, or an incomplete one", backup_dir,
-        kManifest));
+    return absl::NotFoundError(
+        fmt::format("{} has no {}: not a backup, or an incomplete one",
+                    backup_dir, kManifest));
   }
   std::ifstream in(path);
   json j = json::parse(in, nullptr, /*allow_exceptions=*/false);
@@ -303,9 +303,9 @@ absl::Status VerifyBackupFiles(const std::string& backup_dir,
           "backup file {} is missing or unreadable: {}", path, ec.message()));
     }
     if (size != f.size) {
-      return absl::DataLossError(fmt::format(
-          "backup file {} has {} bytes, the manifest says {}", path, size,
-          f.size));
+      return absl::DataLossError(
+          fmt::format("backup file {} has {} bytes, the manifest says {}", path,
+                      size, f.size));
     }
     VORONKA_ASSIGN_OR_RETURN(std::string sha, FileSha256(path));
     if (sha != f.sha256) {
@@ -361,10 +361,11 @@ absl::StatusOr<RestoreResult> RestoreStore(const RestoreOptions& options) {
   VORONKA_RETURN_IF_ERROR(generations.Current().status());
   VORONKA_ASSIGN_OR_RETURN(result.generation, generations.Create());
   absl::Status status = [&]() -> absl::Status {
-    VORONKA_RETURN_IF_ERROR(CopyStoreFiles(
-        options.backup_dir + "/" + kStore, result.generation));
-    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> store,
-                             ProjectionStore::Open({.path = result.generation}));
+    VORONKA_RETURN_IF_ERROR(
+        CopyStoreFiles(options.backup_dir + "/" + kStore, result.generation));
+    VORONKA_ASSIGN_OR_RETURN(
+        std::unique_ptr<ProjectionStore> store,
+        ProjectionStore::Open({.path = result.generation}));
     VORONKA_ASSIGN_OR_RETURN(std::string version, store->Version());
     VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> positions,
                              store->Positions());

@@ -9,9 +9,9 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <functional>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -32,8 +32,8 @@ namespace voronka {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using testing::ChildProcess;
+using ::testing::HasSubstr;
 
 Simulator MakeSimulator(uint64_t seed) {
   return Simulator(FunnelConfig::Default(), {.seed = seed,
@@ -182,11 +182,11 @@ TEST(StoreBackupTest, BacksUpAStoreHeldByARunningProjectProcess) {
   ASSERT_TRUE(p.ok()) << p.status();
   WaitAt(**p, 10000);
 
-  auto backup = testing::RunCommand(
-      VORONKA_BINARY,
-      {"project", "backup", "funnel", "--data", data, "--to",
-       tmp.Sub("backups"), "--log", log_dir},
-      "", absl::Seconds(60));
+  auto backup =
+      testing::RunCommand(VORONKA_BINARY,
+                          {"project", "backup", "funnel", "--data", data,
+                           "--to", tmp.Sub("backups"), "--log", log_dir},
+                          "", absl::Seconds(60));
   ASSERT_TRUE(backup.ok()) << backup.status();
   ASSERT_EQ(backup->exit_code, 0) << backup->out;
   std::cout << backup->out;
@@ -206,11 +206,11 @@ TEST(StoreBackupTest, BacksUpAStoreHeldByARunningProjectProcess) {
   EXPECT_EQ(manifest->log_end, std::vector<int64_t>{10000});
   EXPECT_THAT(manifest->log, HasSubstr(log_dir));
 
-  auto restore = testing::RunCommand(
-      VORONKA_BINARY,
-      {"project", "restore", "funnel", "--from", backup_dir, "--data",
-       tmp.Sub("replica"), "--log", log_dir},
-      "", absl::Seconds(60));
+  auto restore =
+      testing::RunCommand(VORONKA_BINARY,
+                          {"project", "restore", "funnel", "--from", backup_dir,
+                           "--data", tmp.Sub("replica"), "--log", log_dir},
+                          "", absl::Seconds(60));
   ASSERT_TRUE(restore.ok()) << restore.status();
   ASSERT_EQ(restore->exit_code, 0) << restore->out;
   std::cout << restore->out;
@@ -278,7 +278,8 @@ TEST(StoreBackupTest, ARunningProjectorSwapsToARestoredBackup) {
 
   testing::ProjectionHarness rebuild(tmp.Sub("rebuild"), log.get());
   rebuild.CatchUp();
-  EXPECT_TRUE(rebuild.Dump(rebuild.funnel()) == DumpOfCurrent(rebuild, replica));
+  EXPECT_TRUE(rebuild.Dump(rebuild.funnel()) ==
+              DumpOfCurrent(rebuild, replica));
 }
 
 TEST(StoreBackupTest, RefusesDamagedIncompleteOrForeignBackups) {
@@ -303,8 +304,8 @@ TEST(StoreBackupTest, RefusesDamagedIncompleteOrForeignBackups) {
 
   // Each case on its own copy of the backup.
   int copies = 0;
-  auto refused = [&](const std::function<void(RestoreOptions&)>& spoil)
-      -> absl::Status {
+  auto refused =
+      [&](const std::function<void(RestoreOptions&)>& spoil) -> absl::Status {
     RestoreOptions options = good;
     options.backup_dir = tmp.Sub("copy" + std::to_string(++copies));
     fs::copy(backup->dir, options.backup_dir, fs::copy_options::recursive);
@@ -365,11 +366,10 @@ TEST(StoreBackupTest, RefusesDamagedIncompleteOrForeignBackups) {
   EXPECT_THAT(s.message(), HasSubstr("made from another log"));
 
   // The command says so and exits non-zero.
-  auto cli = testing::RunCommand(
-      VORONKA_BINARY,
-      {"project", "restore", "indicators", "--from", backup->dir, "--data",
-       replica},
-      "", absl::Seconds(30));
+  auto cli = testing::RunCommand(VORONKA_BINARY,
+                                 {"project", "restore", "indicators", "--from",
+                                  backup->dir, "--data", replica},
+                                 "", absl::Seconds(30));
   ASSERT_TRUE(cli.ok());
   EXPECT_NE(cli->exit_code, 0);
   EXPECT_EQ(*Generations(replica + "/funnel").Current(), in_service);
@@ -426,8 +426,7 @@ TEST(StoreBackupTest, FiguresForABigStore) {
       "210,000: %.2f s\n",
       build_s, absl::ToDoubleSeconds(checkpoint->took),
       checkpoint->manifest.bytes() / 1048576.0,
-      checkpoint->manifest.files.size(),
-      absl::ToDoubleSeconds(exported->took),
+      checkpoint->manifest.files.size(), absl::ToDoubleSeconds(exported->took),
       exported->manifest.bytes() / 1048576.0, exported->manifest.files.size(),
       absl::ToDoubleSeconds(restored->took), catch_up_s, rebuild_s);
   testing::ProjectionHarness h(tmp.Sub("h"), log.get());
