@@ -84,6 +84,12 @@ StoreRocksOptions MakeOptions() {
   o.db.create_missing_column_families = true;
   o.db.max_background_jobs = 2;
   o.db.keep_log_file_num = 4;
+  // Both families are flushed together and recorded in the MANIFEST as one
+  // change, so every MANIFEST state holds the same batches in both: a
+  // secondary instance (read-only opens, backups of a running projector)
+  // that misses a WAL the primary just retired sees an older store, never
+  // one with a batch's positions but not its rows.
+  o.db.atomic_flush = true;
 
   rocksdb::BlockBasedTableOptions table;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
