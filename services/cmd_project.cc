@@ -12,8 +12,8 @@
 // `voronka project NAME` also serves the query API routes of its projection
 // (docs/api.md) on --listen, with --tokens FILE or --insecure-dev.
 //
-// NAME is `indicators` or `funnel`; the store generations live in DIR/NAME
-// (projections/generations.h). The projector resumes from its store's
+// NAME is `indicators`, `funnel` or `audit`; the store generations live in
+// DIR/NAME (projections/generations.h). The projector resumes from its store's
 // positions, rebuilds by itself when its store was built by another version
 // of the logic, prints a status line every --status-every seconds and stops
 // cleanly on SIGTERM/SIGINT (the batch in flight is committed or not at all).
@@ -278,7 +278,7 @@ absl::Status RunRestore(ProjectFlags flags) {
 // `required`: false on `project` itself, whose subcommand `rebuild` would
 // otherwise be taken for a NAME; RunProject checks them instead.
 void AddCommon(CLI::App* cmd, ProjectFlags& flags, bool required) {
-  cmd->add_option("name", flags.name, "Projection: indicators or funnel")
+  cmd->add_option("name", flags.name, "Projection: indicators, funnel or audit")
       ->required(required);
   cmd->add_option("--data", flags.data_dir,
                   "Directory for the projection's stores")
@@ -293,7 +293,7 @@ void AddCommon(CLI::App* cmd, ProjectFlags& flags, bool required) {
 void RegisterProjectCommand(CLI::App& app) {
   auto flags = std::make_shared<ProjectFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "project", "Run one projector (indicators or funnel) over a log");
+      "project", "Run one projector (indicators, funnel or audit) over a log");
   AddCommon(cmd, *flags, /*required=*/false);
   cmd->add_option("--status-every", flags->status_every_s,
                   "Seconds between status lines")
