@@ -1,10 +1,11 @@
 // The production topology on the dev broker, every service its own process
 // (issue 6): `voronka dev-broker`, `voronka ingest` (HTTP and the Kafka
 // inbox), `voronka project` for each read model with two replicas of the
-// funnel, fed by two simulators at once (one over HTTP, one producing to the
-// inbox). Mid-stream, projectors are killed with SIGKILL or stopped with
-// SIGTERM and restarted, and ingest is killed and restarted on its port
-// while the HTTP sender keeps sending (it retries). At the end:
+// funnel and a third started mid-stream from a backup of a running one, fed by
+// two simulators at once (one over HTTP, one producing to the inbox).
+// Mid-stream, projectors are killed with SIGKILL or stopped with SIGTERM and
+// restarted, and ingest is killed and restarted on its port while the HTTP
+// sender keeps sending (it retries). At the end:
 //
 //   - the log holds every (source, id) once;
 //   - every service answers /healthz, /readyz (caught up) and /metrics;
@@ -14,6 +15,7 @@
 //     built: indicators, both funnel replicas and the audit index.
 #include <signal.h>
 
+#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
@@ -148,6 +150,23 @@ class TopologyTest : public ::testing::Test {
     return -1;
   }
 
+  // The "applied N" of the newest status line `p` printed (it prints one
+  // a second: the lines of the next 3 s end with the newest).
+  static int64_t LastApplied(ChildProcess& p) {
+    int64_t applied = -1;
+    const absl::Time until = absl::Now() + absl::Seconds(3);
+    while (absl::Now() < until) {
+      absl::StatusOr<std::string> line = p.ReadLine(absl::Seconds(2));
+      if (!line.ok()) break;
+      const size_t at = line->find("(applied ");
+      if (at != std::string::npos) {
+        applied =
+            std::stoll(line->substr(at + std::string("(applied ").size()));
+      }
+    }
+    return applied;
+  }
+
   static void WaitReady(const Listening& p, const std::string& what) {
     const absl::Time deadline = absl::Now() + absl::Seconds(120);
     absl::StatusOr<std::string> ready;
@@ -209,6 +228,33 @@ TEST_F(TopologyTest, EveryServiceItsOwnProcessEqualsASingleProcessRebuild) {
   Kill(projectors["audit-1"]);
   projectors["audit-1"] = Project("audit", "audit-1");
 
+  // A third funnel replica starts from a backup of a running one and
+  // catches up from there instead of replaying the log.
+  auto backup =
+      testing::RunCommand(VORONKA_BINARY,
+                          {"project", "backup", "funnel", "--data",
+                           dir_.Sub("funnel-2"), "--to", dir_.Sub("backups")},
+                          "", absl::Seconds(60));
+  ASSERT_TRUE(backup.ok()) << backup.status();
+  ASSERT_EQ(backup->exit_code, 0) << backup->out;
+  std::string backup_dir;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(dir_.Sub("backups"))) {
+    if (entry.path().filename().string().starts_with("funnel-")) {
+      backup_dir = entry.path().string();
+    }
+  }
+  ASSERT_FALSE(backup_dir.empty()) << backup->out;
+  auto restore =
+      testing::RunCommand(VORONKA_BINARY,
+                          {"project", "restore", "funnel", "--from", backup_dir,
+                           "--data", dir_.Sub("funnel-3")},
+                          "", absl::Seconds(60));
+  ASSERT_TRUE(restore.ok()) << restore.status();
+  ASSERT_EQ(restore->exit_code, 0) << restore->out;
+  projectors["funnel-3"] = Project("funnel", "funnel-3");
+  ASSERT_NE(projectors["funnel-3"].process, nullptr);
+
   for (auto* sender : {&*http_sender, &*inbox_sender}) {
     absl::StatusOr<int> code = (*sender)->Wait(absl::Seconds(120));
     ASSERT_TRUE(code.ok()) << code.status();
@@ -240,6 +286,10 @@ TEST_F(TopologyTest, EveryServiceItsOwnProcessEqualsASingleProcessRebuild) {
   ASSERT_NE(single.process, nullptr);
   WaitReady(single, "serve --kafka");
   for (auto& [replica, p] : projectors) WaitReady(p, replica);
+  // The restored replica applied only what came after its backup.
+  const int64_t restored_applied = LastApplied(*projectors["funnel-3"].process);
+  EXPECT_GT(restored_applied, 0);
+  EXPECT_LT(restored_applied, records);
   for (const Listening* p :
        {&ingest, &single, &projectors["funnel-1"], &projectors["audit-1"]}) {
     EXPECT_TRUE(HttpGetBody(p->url + "/healthz").ok()) << p->url;
@@ -252,7 +302,7 @@ TEST_F(TopologyTest, EveryServiceItsOwnProcessEqualsASingleProcessRebuild) {
                                   "/v1/queues?now=2027-01-01T00:00:00Z"}) {
     auto want = HttpGetJson(single.url + route);
     ASSERT_TRUE(want.ok()) << route << ": " << want.status();
-    for (const std::string replica : {"funnel-1", "funnel-2"}) {
+    for (const std::string replica : {"funnel-1", "funnel-2", "funnel-3"}) {
       auto got = HttpGetJson(projectors[replica].url + route);
       ASSERT_TRUE(got.ok()) << replica << route << ": " << got.status();
       EXPECT_EQ(*got, *want) << replica << route;
@@ -266,7 +316,7 @@ TEST_F(TopologyTest, EveryServiceItsOwnProcessEqualsASingleProcessRebuild) {
   for (const auto& [name, replicas] :
        std::map<std::string, std::vector<std::string>>{
            {"indicators", {"indicators-1"}},
-           {"funnel", {"funnel-1", "funnel-2"}},
+           {"funnel", {"funnel-1", "funnel-2", "funnel-3"}},
            {"audit", {"audit-1"}}}) {
     const std::string want = DumpOf(dir_.Sub("single/" + name));
     EXPECT_GT(want.size(), 1000u) << name;
