@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   voronka::RegisterTokenCommand(app);
   voronka::RegisterImportCommand(app);
   voronka::RegisterAuditCommand(app);
+  voronka::RegisterTopicsCommand(app);
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
