@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "events/status.h"
 #include "fmt/format.h"
 
@@ -166,10 +167,19 @@ struct KafkaAdmin::Impl {
 
   // One metadata request for all topics.
   absl::StatusOr<ClusterTopics> Metadata(int32_t* admin_broker) {
+    // librdkafka fails at once while no broker is connected; brokers that
+    // are starting get until the timeout.
+    const absl::Time deadline = absl::Now() + options.timeout;
     const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_resp_err_t err = rd_kafka_metadata(
-        client, /*all_topics=*/1, nullptr, &md, TimeoutMs(options.timeout));
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) return Unavailable("metadata", err);
+    rd_kafka_resp_err_t err;
+    while ((err = rd_kafka_metadata(client, /*all_topics=*/1, nullptr, &md,
+                                    TimeoutMs(deadline - absl::Now()))) !=
+           RD_KAFKA_RESP_ERR_NO_ERROR) {
+      if (absl::Now() + absl::Milliseconds(200) >= deadline) {
+        return Unavailable("metadata", err);
+      }
+      absl::SleepFor(absl::Milliseconds(200));
+    }
     ClusterTopics out;
     out.broker_count = md->broker_cnt;
     for (int i = 0; i < md->topic_cnt; ++i) {
