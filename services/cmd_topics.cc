@@ -122,12 +122,13 @@ absl::Status RunTopics(const TopicsFlags& flags, bool create) {
     return verdict;
   }
   std::cout << fmt::format(
-      "ok: {} topic{} on {} keep history ({} setting{} checked, {} "
-      "warning{}{})\n",
-      RequiredTopics(options).size(),
-      RequiredTopics(options).size() == 1 ? "" : "s", admin->brokers(),
-      findings.size(), findings.size() == 1 ? "" : "s", warnings,
-      warnings == 1 ? "" : "s",
+      "ok: {} on {} ({} setting{} checked, {} warning{}{})\n",
+      RequiredTopics(options).size() == 1
+          ? std::string("1 topic keeps history")
+          : fmt::format("{} topics keep history",
+                        RequiredTopics(options).size()),
+      admin->brokers(), findings.size(), findings.size() == 1 ? "" : "s",
+      warnings, warnings == 1 ? "" : "s",
       unverified > 0
           ? fmt::format(", {} NOT verified, allowed by --allow-unverified",
                         unverified)

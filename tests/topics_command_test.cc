@@ -68,7 +68,8 @@ TEST(TopicsCommandTest, AllowUnverifiedPassesAndSaysSo) {
       Voronka({"topics", "check", "--kafka", broker->bootstrap(), "--no-inbox",
                "--allow-unverified", "--timeout", "5s"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("ok: 1 topic on " + broker->bootstrap()));
+  EXPECT_THAT(r.out,
+              HasSubstr("ok: 1 topic keeps history on " + broker->bootstrap()));
   EXPECT_THAT(r.out, HasSubstr("5 NOT verified, allowed by "
                                "--allow-unverified"));
 }

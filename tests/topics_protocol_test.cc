@@ -60,9 +60,9 @@ TEST(TopicsProtocolTest, CreateMakesAllThreeTopicsThenVerifiesThem) {
   EXPECT_THAT(r.out,
               HasSubstr("voronka.events cleanup.policy = delete (required "
                         "delete): ok"));
-  EXPECT_THAT(r.out, HasSubstr("ok: 3 topics on " + broker->bootstrap() +
-                               " keep history (21 settings checked, 0 "
-                               "warnings)"));
+  EXPECT_THAT(r.out,
+              HasSubstr("ok: 3 topics keep history on " + broker->bootstrap() +
+                        " (21 settings checked, 0 warnings)"));
   EXPECT_THAT(r.out, Not(HasSubstr("UNVERIFIED")));
 
   std::optional<FakeKafkaBroker::Topic> events =
@@ -126,6 +126,18 @@ TEST(TopicsProtocolTest, CompactedEventsTopicLosesHistoryAndIsNotAltered) {
   EXPECT_THAT(r.out, HasSubstr("(DATA_LOSS)"));
   EXPECT_EQ(broker->topic("voronka.events")->config.at("cleanup.policy"),
             "compact,delete");
+}
+
+TEST(TopicsProtocolTest, CreateNeverAddsPartitionsToAnExistingTopic) {
+  auto broker = StartBroker(3);
+  broker->AddTopic("voronka.events", Keeping(4));
+  CommandResult r = Voronka({"topics", "create", "--kafka", broker->bootstrap(),
+                             "--no-inbox", "--partitions", "12"});
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("voronka.events partitions = 4 (required 12): "
+                               "MISMATCH"));
+  EXPECT_EQ(broker->topic("voronka.events")->partitions, 4);
+  EXPECT_EQ(broker->create_requests(), 0);
 }
 
 TEST(TopicsProtocolTest, BrokerDefaultRetentionLosesHistory) {
