@@ -137,13 +137,7 @@ absl::Status RunTopics(const TopicsFlags& flags, bool create) {
 }
 
 void AddTopicsFlags(CLI::App& cmd, TopicsFlags& flags) {
-  cmd.add_option("--kafka", flags.log.kafka_brokers,
-                 "Kafka bootstrap servers host:port,...")
-      ->required();
-  cmd.add_option("-X", flags.log.kafka_config,
-                 "librdkafka setting key=value (repeatable; TLS, SASL)");
-  cmd.add_option("--topic", flags.log.topic, "The events topic")
-      ->capture_default_str();
+  AddKafkaFlags(cmd, flags.log, "required");
   cmd.add_option("--inbox-topic", flags.inbox_topic, "The inbox topic")
       ->capture_default_str();
   cmd.add_option("--dead-letter-topic", flags.dead_letter_topic,

@@ -6,19 +6,25 @@
 #include "events/kafka_log.h"
 #include "events/status.h"
 #include "fmt/format.h"
+#include "services/settings.h"
 
 namespace voronka {
 
 void AddLogFlags(CLI::App& cmd, LogFlags& flags, const std::string& data_flag) {
   cmd.add_option(data_flag, flags.data_dir,
                  "Directory of the embedded event log (created if missing)");
-  cmd.add_option(
-      "--kafka", flags.kafka_brokers,
-      "Kafka bootstrap servers host:port,... (instead of " + data_flag + ")");
+  AddKafkaFlags(cmd, flags, "instead of " + data_flag);
+}
+
+void AddKafkaFlags(CLI::App& cmd, LogFlags& flags, const std::string& note) {
+  cmd.add_option("--kafka", flags.kafka_brokers,
+                 "Kafka bootstrap servers host:port,... (" + note + ")");
   cmd.add_option("--topic", flags.topic, "Kafka topic of the event log")
       ->capture_default_str();
   cmd.add_option("-X", flags.kafka_config,
-                 "librdkafka setting key=value (repeatable)");
+                 "librdkafka setting key=value (repeatable; also a "
+                 "librdkafka: section in --settings, and "
+                 "VORONKA_LIBRDKAFKA_<KEY> in the environment)");
 }
 
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags) {
@@ -59,6 +65,14 @@ KafkaClientConfig(const LogFlags& flags) {
           fmt::format("-X {}: expected key=value", entry));
     }
     out.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  // Secrets come from the environment (services/settings.h): for keys -X
+  // does not set.
+  const size_t given = out.size();
+  for (auto& [key, value] : LibrdkafkaEnvSettings()) {
+    bool set = false;
+    for (size_t i = 0; i < given; ++i) set = set || out[i].first == key;
+    if (!set) out.emplace_back(std::move(key), std::move(value));
   }
   return out;
 }

@@ -44,11 +44,16 @@ struct LogFlags {
 void AddLogFlags(CLI::App& cmd, LogFlags& flags,
                  const std::string& data_flag = "--data");
 
+// Adds only --kafka, --topic and -X (for commands whose embedded log has a
+// fixed place); `note` ends the --kafka help.
+void AddKafkaFlags(CLI::App& cmd, LogFlags& flags, const std::string& note);
+
 // Opens the log the flags name.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags);
 
-// The -X key=value settings as pairs; InvalidArgument naming a malformed
-// entry.
+// The -X key=value settings as pairs, then those of the environment
+// (VORONKA_LIBRDKAFKA_*, services/settings.h) for keys -X does not set;
+// InvalidArgument naming a malformed entry.
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 KafkaClientConfig(const LogFlags& flags);
 

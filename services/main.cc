@@ -2,6 +2,7 @@
 #include "CLI/CLI.hpp"
 #include "services/commands.h"
 #include "services/logging.h"
+#include "services/settings.h"
 
 int main(int argc, char** argv) {
   CLI::App app{
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   voronka::RegisterImportCommand(app);
   voronka::RegisterAuditCommand(app);
   voronka::RegisterTopicsCommand(app);
+  voronka::AddSettings(app);  // After every command: it walks them.
   CLI11_PARSE(app, argc, argv);
   return 0;
 }
