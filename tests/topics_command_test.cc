@@ -24,9 +24,11 @@ using testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Runs `voronka args...` with stderr folded into the output.
-CommandResult Voronka(const std::vector<std::string>& args) {
-  std::string command = std::string("exec '") + VORONKA_BINARY + "'";
+// Runs `voronka args...` with stderr folded into the output; `env` is
+// prepended to the command ("NAME=value ").
+CommandResult Voronka(const std::vector<std::string>& args,
+                      const std::string& env = "") {
+  std::string command = env + "exec '" + VORONKA_BINARY + "'";
   for (const std::string& a : args) command += " '" + a + "'";
   command += " 2>&1";
   auto result =
@@ -171,6 +173,23 @@ TEST(TopicsCommandTest, ClientConfigPassesThrough) {
       {"topics", "check", "--kafka", broker->bootstrap(), "-X", "nokey"});
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("-X nokey: expected key=value"));
+}
+
+TEST(TopicsCommandTest, SettingsComeFromTheEnvironmentToo) {
+  auto broker = StartBroker(3, 12, {"voronka.events"});
+  CommandResult r = Voronka(
+      {"topics", "check", "--allow-unverified"},
+      "VORONKA_KAFKA=" + broker->bootstrap() + " VORONKA_NO_INBOX=true ");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("ok: 1 topic keeps history"));
+
+  // Kafka client settings (secrets) from VORONKA_LIBRDKAFKA_*.
+  r = Voronka({"topics", "check", "--timeout", "2s"},
+              "VORONKA_KAFKA=" + broker->bootstrap() +
+                  " VORONKA_NO_INBOX=true "
+                  "VORONKA_LIBRDKAFKA_SECURITY_PROTOCOL=ssl ");
+  EXPECT_EQ(r.exit_code, 3) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("SSL"));
 }
 
 TEST(TopicsCommandTest, BadFlagsAreRefusedBeforeAnyBroker) {
