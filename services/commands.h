@@ -35,6 +35,9 @@ void RegisterAuditCommand(CLI::App& app);
 // `voronka import cdr FILE --map agents.yaml`: Asterisk CDR CSV to
 // call.logged events (cdr.h, docs/ingest.md).
 void RegisterImportCommand(CLI::App& app);
+// `voronka topics create|check`: the Kafka topics of the event store
+// (events/topic_policy.h, docs/topics.md).
+void RegisterTopicsCommand(CLI::App& app);
 
 // The funnel configuration a --config flag names: the file, or the built-in
 // default when `path` is empty. Errors name the file, key and reason.

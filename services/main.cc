@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
   voronka::RegisterTokenCommand(app);
   voronka::RegisterImportCommand(app);
   voronka::RegisterAuditCommand(app);
+  voronka::RegisterTopicsCommand(app);
   voronka::AddSettings(app);  // After every command: it walks them.
   CLI11_PARSE(app, argc, argv);
   return 0;
