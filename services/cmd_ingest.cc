@@ -9,6 +9,9 @@
 //       [--from-topic voronka.inbox [--dead-letter-topic voronka.inbox.dlq]
 //        [--group voronka-ingest] [--inbox-kafka BROKERS]] [--no-http]
 //
+// Every ingest listens on --listen for /metrics, /healthz and /readyz; with
+// --no-http that is all it serves there (no token needed).
+//
 // Appends are idempotent on (source, id) (events/idempotent_log.h): on
 // Kafka through the index in --dedup-dir, which one ingest process owns. On
 // SIGINT/SIGTERM the HTTP listener stops accepting, requests in flight
@@ -65,7 +68,12 @@ absl::Status RunIngest(IngestFlags flags) {
     return absl::InvalidArgumentError(
         "--no-http without --from-topic leaves nothing to ingest");
   }
-  if (!flags.no_http) VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
+  if (flags.no_http && flags.api.tokens_path.empty()) {
+    // The listener serves only /metrics, /healthz and /readyz, which need
+    // no token: nothing to authenticate.
+    flags.api.insecure_dev = true;
+  }
+  VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
   const std::string inbox_brokers = flags.inbox_brokers.empty()
                                         ? flags.log.kafka_brokers
                                         : flags.inbox_brokers;
@@ -92,22 +100,23 @@ absl::Status RunIngest(IngestFlags flags) {
   Metrics metrics("ingest");
   AddLogMetrics(metrics, *log.log, flags.log.data_dir);
   IngestMetrics counters(metrics.registry());
-  std::unique_ptr<QueryApiServer> api;
+  EventLog* event_log = log.log.get();
+  VORONKA_ASSIGN_OR_RETURN(
+      std::unique_ptr<QueryApiServer> api,
+      QueryApiServer::Start(
+          flags.api,
+          {.config = &config,
+           .readiness =
+               [event_log] { return CheckReadiness(*event_log, {}, 0); },
+           .metrics = &metrics},
+          std::cout, [&](HttpServer& http, const TokenStore* tokens) {
+            if (flags.no_http) return absl::OkStatus();
+            return RegisterIngestApi(http, {.config = &config,
+                                            .log = log.once.get(),
+                                            .tokens = tokens,
+                                            .metrics = &counters});
+          }));
   if (!flags.no_http) {
-    EventLog* event_log = log.log.get();
-    VORONKA_ASSIGN_OR_RETURN(
-        api, QueryApiServer::Start(
-                 flags.api,
-                 {.config = &config,
-                  .readiness =
-                      [event_log] { return CheckReadiness(*event_log, {}, 0); },
-                  .metrics = &metrics},
-                 std::cout, [&](HttpServer& http, const TokenStore* tokens) {
-                   return RegisterIngestApi(http, {.config = &config,
-                                                   .log = log.once.get(),
-                                                   .tokens = tokens,
-                                                   .metrics = &counters});
-                 }));
     std::cout << fmt::format("  ingest (docs/ingest.md): POST {}/v1/events\n",
                              api->url());
   }
@@ -149,7 +158,7 @@ absl::Status RunIngest(IngestFlags flags) {
   while (!stop_signals.Wait(absl::Seconds(flags.status_every_s))) {
     std::cout << status_line() << std::endl;
   }
-  if (api != nullptr) api->Stop();
+  api->Stop();
   if (inbox != nullptr) inbox->Stop();
   std::cout << status_line() << "\nvoronka ingest: stopped\n" << std::flush;
   return absl::OkStatus();
@@ -177,7 +186,8 @@ void RegisterIngestCommand(CLI::App& app) {
       ->capture_default_str();
   AddApiListenFlags(*cmd, flags->api);
   cmd->add_flag("--no-http", flags->no_http,
-                "No HTTP listener (the Kafka inbox only)");
+                "No POST /v1/events (the Kafka inbox only); --listen still "
+                "serves /metrics, /healthz and /readyz");
   cmd->add_option("--from-topic", flags->inbox_topic,
                   "Consume CloudEvents from this Kafka topic (the inbox)");
   cmd->add_option("--dead-letter-topic", flags->dead_letter_topic,

@@ -1,7 +1,9 @@
-// `voronka serve`: one process on one machine — the embedded event log and
-// every projector (services/server.h) over a data directory.
+// `voronka serve`: one process for a small installation — ingest, every
+// projector and the query API (services/server.h) over a data directory, on
+// the embedded event log (the default) or a Kafka topic.
 //
 //   voronka serve --data ./voronka-data
+//   voronka serve --data ./voronka-data --kafka BROKERS [--topic T] [-X k=v]
 //   voronka serve --data ./voronka-data --demo [--demo-events N] [--rate R]
 //   ... [--listen ADDR:PORT] (--tokens FILE | --insecure-dev)
 //
@@ -39,6 +41,7 @@
 #include "services/commands.h"
 #include "services/ingest_api.h"
 #include "services/ingest_client.h"
+#include "services/log_flags.h"
 #include "services/log_metrics.h"
 #include "services/projector_metrics.h"
 #include "services/query_api.h"
@@ -59,6 +62,8 @@ struct ServeFlags {
   bool seed_given = false;
   int organisations = 5000;
   double status_every_s = 3;
+  LogFlags log;  // Kafka only: the embedded log is always DATA/log.
+  std::string append_timeout = "30s";
   ApiListenFlags api;
 };
 
@@ -143,6 +148,12 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
   return absl::OkStatus();
 }
 
+int64_t Sum(const std::vector<int64_t>& v) {
+  int64_t total = 0;
+  for (int64_t x : v) total += x;
+  return total;
+}
+
 std::string StatusLine(const Server& server, int64_t log_end, int64_t demo_sent,
                        const IngestMetrics& ingest) {
   std::string line = fmt::format("log {} events", log_end);
@@ -171,25 +182,37 @@ absl::Status RunServe(const ServeFlags& flags) {
   VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
   VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
                            LoadConfigFlag(flags.config_path));
+  LogFlags log_flags = flags.log;
+  absl::StatusOr<absl::Duration> append_timeout =
+      ParseConfigDuration(flags.append_timeout);
+  if (!append_timeout.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("--append-timeout {}: {}", flags.append_timeout,
+                    append_timeout.status().message()));
+  }
+  log_flags.append_timeout = *append_timeout;
+  const bool kafka = !log_flags.kafka_brokers.empty();
+  if (!kafka && !log_flags.kafka_config.empty()) {
+    return absl::InvalidArgumentError("-X applies to --kafka only");
+  }
   Metrics metrics("serve");
   ProjectorMetrics projector_metrics(metrics);
   VORONKA_ASSIGN_OR_RETURN(
       std::unique_ptr<Server> server,
       Server::Start({.data_dir = flags.data_dir,
                      .config = &config,
+                     .log = log_flags,
                      .observe_batches = [&](const std::string& projection) {
                        return projector_metrics.BatchObserver(projection);
                      }}));
   Server* s = server.get();
   // Collectors read the server: it outlives the API (stopped first).
-  AddLogMetrics(metrics, server->log(), flags.data_dir + "/log");
+  AddLogMetrics(metrics, server->log(), kafka ? "" : flags.data_dir + "/log");
   projector_metrics.Watch(server->log(), server->runners());
   AddBusinessMetrics(metrics, {.config = &config,
                                .funnel = [s] { return s->funnel(); },
                                .indicators = [s] { return s->indicators(); },
                                .per_manager = flags.api.metrics_per_manager});
-  std::unique_ptr<IdempotentLog> ingest_log =
-      MakeIdempotent(&server->embedded_log());
   IngestMetrics ingest_counters(metrics.registry());
   AuditAccessLog audit_access(flags.data_dir + "/audit-access.jsonl");
   const int64_t max_lag = flags.api.ready_max_lag;
@@ -214,7 +237,7 @@ absl::Status RunServe(const ServeFlags& flags) {
                        .access = &audit_access,
                        .tokens = tokens}));
             return RegisterIngestApi(http, {.config = &config,
-                                            .log = ingest_log.get(),
+                                            .log = &s->ingest_log(),
                                             .tokens = tokens,
                                             .metrics = &ingest_counters});
           }));
@@ -230,15 +253,17 @@ absl::Status RunServe(const ServeFlags& flags) {
     // than re-sending the old one, which the projectors would de-duplicate.
     VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end,
                              server->log().EndOffsets());
-    if (end[0] > 0) sim_options.seed = static_cast<uint64_t>(end[0]) + 1;
+    const int64_t records = Sum(end);
+    if (records > 0) sim_options.seed = static_cast<uint64_t>(records) + 1;
   }
   if (flags.demo) {
     VORONKA_RETURN_IF_ERROR(Simulator::Check(config, sim_options));
   }
   std::cout << fmt::format(
-                   "voronka serve: data in {} (embedded log, projectors: "
+                   "voronka serve: data in {} ({}; projectors: "
                    "indicators, funnel, audit). Stop with Ctrl-C.\n",
-                   flags.data_dir)
+                   flags.data_dir,
+                   kafka ? DescribeLog(log_flags) : "embedded log")
             << std::flush;
 
   std::atomic<bool> stop{false};
@@ -324,7 +349,7 @@ absl::Status RunServe(const ServeFlags& flags) {
       break;
     }
     absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
-    std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent,
+    std::cout << StatusLine(*server, end.ok() ? Sum(*end) : -1, demo_sent,
                             ingest_counters)
               << std::endl;
     if (flags.demo && flags.demo_events > 0 && demo_sent >= flags.demo_events) {
@@ -342,7 +367,7 @@ absl::Status RunServe(const ServeFlags& flags) {
     if (!caught_up.ok() && !signalled) return caught_up;
   }
   absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
-  std::cout << StatusLine(*server, end.ok() ? (*end)[0] : -1, demo_sent,
+  std::cout << StatusLine(*server, end.ok() ? Sum(*end) : -1, demo_sent,
                           ingest_counters)
             << std::endl;
   if (flags.demo) VORONKA_RETURN_IF_ERROR(PrintSummary(*server, std::cout));
@@ -357,7 +382,9 @@ absl::Status RunServe(const ServeFlags& flags) {
 void RegisterServeCommand(CLI::App& app) {
   auto flags = std::make_shared<ServeFlags>();
   CLI::App* cmd = app.add_subcommand(
-      "serve", "Run Voronka on one machine: embedded log and all projectors");
+      "serve",
+      "Run Voronka in one process: ingest, every projector and the query API, "
+      "on the embedded log (default) or a Kafka topic (--kafka)");
   cmd->add_option("--data", flags->data_dir, "Data directory")
       ->capture_default_str();
   cmd->add_option("--config", flags->config_path,
@@ -384,6 +411,10 @@ void RegisterServeCommand(CLI::App& app) {
   cmd->add_option("--status-every", flags->status_every_s,
                   "Seconds between status lines")
       ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  AddKafkaFlags(*cmd, flags->log, "instead of the embedded log in --data");
+  cmd->add_option("--append-timeout", flags->append_timeout,
+                  "Kafka: fail an append (503) not acknowledged in this time")
       ->capture_default_str();
   AddApiListenFlags(*cmd, flags->api);
   cmd->callback([flags] { FailIfError(RunServe(*flags)); });

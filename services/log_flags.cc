@@ -13,13 +13,18 @@ namespace voronka {
 void AddLogFlags(CLI::App& cmd, LogFlags& flags, const std::string& data_flag) {
   cmd.add_option(data_flag, flags.data_dir,
                  "Directory of the embedded event log (created if missing)");
-  cmd.add_option(
-      "--kafka", flags.kafka_brokers,
-      "Kafka bootstrap servers host:port,... (instead of " + data_flag + ")");
+  AddKafkaFlags(cmd, flags, "instead of " + data_flag);
+}
+
+void AddKafkaFlags(CLI::App& cmd, LogFlags& flags, const std::string& note) {
+  cmd.add_option("--kafka", flags.kafka_brokers,
+                 "Kafka bootstrap servers host:port,... (" + note + ")");
   cmd.add_option("--topic", flags.topic, "Kafka topic of the event log")
       ->capture_default_str();
   cmd.add_option("-X", flags.kafka_config,
-                 "librdkafka setting key=value (repeatable)");
+                 "librdkafka setting key=value (repeatable; also a "
+                 "librdkafka: section in --settings, and "
+                 "VORONKA_LIBRDKAFKA_<KEY> in the environment)");
 }
 
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags) {

@@ -44,6 +44,10 @@ struct LogFlags {
 void AddLogFlags(CLI::App& cmd, LogFlags& flags,
                  const std::string& data_flag = "--data");
 
+// Adds only --kafka, --topic and -X (for commands whose embedded log has a
+// fixed place); `note` ends the --kafka help.
+void AddKafkaFlags(CLI::App& cmd, LogFlags& flags, const std::string& note);
+
 // Opens the log the flags name.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags);
 

@@ -18,8 +18,15 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options) {
   auto server = std::unique_ptr<Server>(new Server());
   server->config_ =
       options.config != nullptr ? options.config : &FunnelConfig::Default();
+  LogFlags log_flags = options.log;
+  if (log_flags.kafka_brokers.empty()) {
+    log_flags.data_dir = options.data_dir + "/log";
+  }
   VORONKA_ASSIGN_OR_RETURN(
-      server->log_, EmbeddedLog::Open({.path = options.data_dir + "/log"}));
+      IngestLog log,
+      OpenIngestLog(log_flags, options.data_dir + "/ingest-dedup"));
+  server->log_ = std::move(log.log);
+  server->once_ = std::move(log.once);
   server->projections_.push_back(
       std::make_unique<IndicatorProjection>(*server->config_));
   server->projections_.push_back(

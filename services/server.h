@@ -1,7 +1,10 @@
-// Server: the one-machine Voronka of `voronka serve` — the embedded event log
-// and a ProjectorRunner per projection, over one data directory:
+// Server: the one-machine Voronka of `voronka serve` — the event log with
+// its idempotent append (for ingest) and a ProjectorRunner per projection,
+// over one data directory:
 //
-//   DIR/log          the event log (events/embedded_log.h)
+//   DIR/log          the embedded event log (events/embedded_log.h), or
+//   DIR/ingest-dedup with a Kafka log (`serve --kafka`), ingest's index of
+//                    (source, id) (events/idempotent_log.h)
 //   DIR/indicators   IndicatorProjection's store generations
 //   DIR/funnel       FunnelProjection's store generations
 //   DIR/audit        AuditProjection's store generations (the audit index)
@@ -17,9 +20,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "events/embedded_log.h"
 #include "events/funnel_config.h"
+#include "events/idempotent_log.h"
 #include "projections/projection.h"
+#include "services/log_flags.h"
 #include "services/projector_runner.h"
 
 namespace voronka {
@@ -27,6 +31,9 @@ namespace voronka {
 struct ServerOptions {
   std::string data_dir;
   const FunnelConfig* config = nullptr;  // Default() if null.
+  // Kafka when log.kafka_brokers is set; otherwise log.data_dir is ignored
+  // and the embedded log is DIR/log.
+  LogFlags log;
   size_t batch_records = 4096;
   // Gives each projection's runner its batch observer (metrics); optional.
   std::function<ProjectorRunner::BatchObserver(const std::string& projection)>
@@ -39,7 +46,8 @@ class Server {
   ~Server();
 
   EventLog& log() { return *log_; }
-  EmbeddedLog& embedded_log() { return *log_; }
+  // Appends each (source, id) once: what ingest writes through.
+  IdempotentLog& ingest_log() { return *once_; }
   const FunnelConfig& config() const { return *config_; }
   // The stores in service; null until a runner opened its first one.
   std::shared_ptr<const ProjectionStore> indicators() const {
@@ -69,7 +77,8 @@ class Server {
   Server() = default;
 
   const FunnelConfig* config_ = nullptr;
-  std::unique_ptr<EmbeddedLog> log_;
+  std::unique_ptr<EventLog> log_;
+  std::unique_ptr<IdempotentLog> once_;  // Appends into log_.
   std::vector<std::unique_ptr<Projection>> projections_;
   std::vector<std::unique_ptr<ProjectorRunner>> runners_;
 };

@@ -73,7 +73,7 @@ ProjectionStore& ProjectionHarness::funnel() {
   return *funnel_;
 }
 
-std::string ProjectionHarness::Dump(ProjectionStore& store) {
+std::string ComparableDump(ProjectionStore& store) {
   auto dump = store.CanonicalDump();
   EXPECT_TRUE(dump.ok()) << dump.status();
   if (!dump.ok()) return "";

@@ -20,6 +20,12 @@
 
 namespace voronka::testing {
 
+// `store`'s canonical dump without the positions line and the seen set
+// (bookkeeping that depends on how the stream was cut into batches), so
+// that stores fed from logs with different partitioning, or in other
+// batches, compare equal.
+std::string ComparableDump(ProjectionStore& store);
+
 class ProjectionHarness {
  public:
   // An embedded log and two stores under `dir`; `log` replaces the embedded
@@ -38,9 +44,8 @@ class ProjectionHarness {
   ProjectionStore& indicators();
   ProjectionStore& funnel();
   const ProjectorStats& indicator_stats() const { return *indicator_stats_; }
-  // The canonical dump without the positions line (so that stores fed from
-  // logs with different partitioning compare equal).
-  std::string Dump(ProjectionStore& store);
+  // ComparableDump(store).
+  std::string Dump(ProjectionStore& store) { return ComparableDump(store); }
 
   EventLog& log() { return *log_; }
 
