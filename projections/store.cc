@@ -2,11 +2,14 @@
 
 #include <filesystem>
 
+#include "events/status.h"
 #include "fmt/format.h"
 #include "projections/keys.h"
 #include "rocksdb/db.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/table.h"
+#include "rocksdb/utilities/checkpoint.h"
 #include "rocksdb/utilities/options_util.h"
 #include "rocksdb/utilities/table_properties_collectors.h"
 #include "rocksdb/write_batch.h"
@@ -67,6 +70,46 @@ ProjectionStore::~ProjectionStore() {
   }
 }
 
+namespace {
+
+// The options every store is opened with: both families and their options.
+struct StoreRocksOptions {
+  rocksdb::DBOptions db;
+  rocksdb::ColumnFamilyOptions entries, rows;
+};
+
+StoreRocksOptions MakeOptions() {
+  StoreRocksOptions o;
+  o.db.create_if_missing = true;
+  o.db.create_missing_column_families = true;
+  o.db.max_background_jobs = 2;
+  o.db.keep_log_file_num = 4;
+  // Both families are flushed together and recorded in the MANIFEST as one
+  // change, so every MANIFEST state holds the same batches in both: a
+  // secondary instance (read-only opens, backups of a running projector)
+  // that misses a WAL the primary just retired sees an older store, never
+  // one with a batch's positions but not its rows.
+  o.db.atomic_flush = true;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.entries.write_buffer_size = 64 << 20;
+  o.entries.compression = rocksdb::kLZ4Compression;
+  o.entries.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  o.rows = o.entries;
+  o.rows.merge_operator = NewCountersMergeOperator();
+  // Index entries (queues, stale/idle lists) are deleted as deals move on;
+  // compact files dense with tombstones early, so that oldest-first scans do
+  // not wade through them.
+  o.entries.table_properties_collector_factories.push_back(
+      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/
+                                                    4096,
+                                                    /*deletion_trigger=*/1024));
+  return o;
+}
+
+}  // namespace
+
 absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
     StoreOptions options) {
   if (options.path.empty()) {
@@ -74,30 +117,10 @@ absl::StatusOr<std::unique_ptr<ProjectionStore>> ProjectionStore::Open(
   }
   std::error_code ec;
   if (!options.read_only) std::filesystem::create_directories(options.path, ec);
-  rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
-  db_options.keep_log_file_num = 4;
-
-  rocksdb::BlockBasedTableOptions table;
-  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-  rocksdb::ColumnFamilyOptions entries;
-  entries.write_buffer_size = 64 << 20;
-  entries.compression = rocksdb::kLZ4Compression;
-  entries.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
-  rocksdb::ColumnFamilyOptions rows = entries;
-  rows.merge_operator = NewCountersMergeOperator();
-  // Index entries (queues, stale/idle lists) are deleted as deals move on;
-  // compact files dense with tombstones early, so that oldest-first scans do
-  // not wade through them.
-  entries.table_properties_collector_factories.push_back(
-      rocksdb::NewCompactOnDeletionCollectorFactory(/*sliding_window_size=*/
-                                                    4096,
-                                                    /*deletion_trigger=*/1024));
-
+  StoreRocksOptions o = MakeOptions();
+  rocksdb::DBOptions& db_options = o.db;
   std::vector<rocksdb::ColumnFamilyDescriptor> families = {
-      {rocksdb::kDefaultColumnFamilyName, entries}, {kRowsFamily, rows}};
+      {rocksdb::kDefaultColumnFamilyName, o.entries}, {kRowsFamily, o.rows}};
   auto store = std::unique_ptr<ProjectionStore>(new ProjectionStore());
   store->path_ = options.path;
   rocksdb::DB* db = nullptr;
@@ -281,6 +304,100 @@ uint64_t ProjectionStore::SizeOnDisk() const {
     total += sst;
   }
   return total;
+}
+
+namespace {
+
+// Writes every key of `family` (empty values left out when `skip_empty`) in
+// key order into table files `prefix`-N.sst of at most about 256 MiB; appends
+// their paths to `files`.
+absl::Status ExportFamily(rocksdb::DB& db, rocksdb::ColumnFamilyHandle* family,
+                          const rocksdb::Options& options,
+                          const std::string& prefix, bool skip_empty,
+                          std::vector<std::string>& files) {
+  constexpr uint64_t kFileBytes = 256ull << 20;
+  std::unique_ptr<rocksdb::SstFileWriter> writer;
+  auto finish = [&]() -> absl::Status {
+    if (writer == nullptr) return absl::OkStatus();
+    rocksdb::Status s = writer->Finish();
+    writer.reset();
+    return FromRocks(s, "finish " + files.back());
+  };
+  rocksdb::ReadOptions read;
+  read.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db.NewIterator(read, family));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (skip_empty && it->value().empty()) continue;
+    if (writer != nullptr && writer->FileSize() >= kFileBytes) {
+      VORONKA_RETURN_IF_ERROR(finish());
+    }
+    if (writer == nullptr) {
+      files.push_back(fmt::format("{}-{}.sst", prefix, files.size()));
+      writer = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(),
+                                                        options);
+      VORONKA_RETURN_IF_ERROR(
+          FromRocks(writer->Open(files.back()), "create " + files.back()));
+    }
+    VORONKA_RETURN_IF_ERROR(FromRocks(writer->Put(it->key(), it->value()),
+                                      "write " + files.back()));
+  }
+  VORONKA_RETURN_IF_ERROR(FromRocks(it->status(), "export scan"));
+  return finish();
+}
+
+}  // namespace
+
+absl::Status ProjectionStore::CopyTo(const std::string& dir) const {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec)) {
+    return absl::AlreadyExistsError(
+        fmt::format("read-model store copy: {} exists", dir));
+  }
+  if (!read_only()) {
+    rocksdb::Checkpoint* raw = nullptr;
+    VORONKA_RETURN_IF_ERROR(
+        FromRocks(rocksdb::Checkpoint::Create(db_.get(), &raw),
+                  "checkpoint of " + path_));
+    std::unique_ptr<rocksdb::Checkpoint> checkpoint(raw);
+    // log_size_for_flush 0: flush first, so the copy needs no WAL replay.
+    return FromRocks(
+        checkpoint->CreateCheckpoint(dir, /*log_size_for_flush=*/0),
+        fmt::format("checkpoint of {} into {}", path_, dir));
+  }
+  // A secondary instance: export, then ingest into a fresh store. The table
+  // files are written next to `dir` and moved (linked) into it by the
+  // ingestion.
+  const std::string scratch = dir + ".export";
+  std::filesystem::remove_all(scratch, ec);
+  std::filesystem::create_directories(scratch, ec);
+  if (ec) {
+    return absl::UnavailableError(fmt::format(
+        "read-model store copy: create {}: {}", scratch, ec.message()));
+  }
+  absl::Status status = [&]() -> absl::Status {
+    const StoreRocksOptions o = MakeOptions();
+    std::vector<std::string> entries, rows;
+    VORONKA_RETURN_IF_ERROR(
+        ExportFamily(*db_, handles_[0], rocksdb::Options(o.db, o.entries),
+                     scratch + "/entries", /*skip_empty=*/false, entries));
+    VORONKA_RETURN_IF_ERROR(ExportFamily(
+        *db_, handles_[1], rocksdb::Options(o.db, o.rows), scratch + "/rows",
+        /*skip_empty=*/true, rows));
+    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> copy,
+                             Open({.path = dir}));
+    rocksdb::IngestExternalFileOptions ingest;
+    ingest.move_files = true;
+    for (int family = 0; family < 2; ++family) {
+      const std::vector<std::string>& files = family == 0 ? entries : rows;
+      if (files.empty()) continue;
+      VORONKA_RETURN_IF_ERROR(FromRocks(
+          copy->db_->IngestExternalFile(copy->handles_[family], files, ingest),
+          "ingest into " + dir));
+    }
+    return copy->Flush();
+  }();
+  std::filesystem::remove_all(scratch, ec);
+  return status;
 }
 
 absl::StatusOr<std::optional<std::string>> Txn::Get(

@@ -103,6 +103,19 @@ class ProjectionStore {
   absl::Status CompactRows();
   uint64_t SizeOnDisk() const;
 
+  // Writes a consistent copy of the store into `dir`, which must not exist
+  // (its parent must), openable by Open(): the read model and its positions
+  // as of one moment. A writable store makes a RocksDB checkpoint after a
+  // flush (table files hard-linked when `dir` is on the same file system,
+  // else copied). A read-only store (which cannot checkpoint: the primary
+  // process owns its files) exports what it has seen since its open: every
+  // entry and every non-empty row, merged, written as table files and
+  // ingested into a new store at `dir`, all in the bottom level. Files are
+  // not fsync'ed: the caller syncs what it keeps. Unavailable (naming the
+  // path) on an I/O error; `dir` may then hold a partial copy.
+  absl::Status CopyTo(const std::string& dir) const;
+  bool read_only() const { return !secondary_dir_.empty(); }
+
  private:
   ProjectionStore() = default;
   std::string path_;

@@ -5,6 +5,9 @@
 //   voronka project NAME --data DIR --kafka BROKERS [--topic T] [-X k=v]
 //   voronka project NAME --data DIR --log LOGDIR      (an embedded log)
 //   voronka project rebuild NAME --data DIR (--kafka ... | --log LOGDIR)
+//   voronka project backup NAME --data DIR --to BACKUP_ROOT [--log ...]
+//   voronka project restore NAME --from BACKUP --data DIR [--config F] [--log
+//   ...]
 //
 // `voronka project NAME` also serves the query API routes of its projection
 // (docs/api.md) on --listen, with --tokens FILE or --insecure-dev.
@@ -20,6 +23,15 @@
 // `voronka serve`) on the same DIR swaps to it within a second and carries
 // on from there. An embedded log is read as a snapshot, so this works while
 // `voronka serve` holds it.
+//
+// `backup` copies the store in service of DIR/NAME into a new directory
+// under BACKUP_ROOT with a manifest (positions, version, file checksums),
+// also while a projector holds the store; with a log it records the log and
+// its end. `restore` checks a backup (projection, version under --config,
+// checksums, not ahead of the log when one is given) and promotes it as a
+// new generation of DIR/NAME: a running projector swaps to it, a new one
+// resumes from its positions and catches up (services/store_backup.h,
+// docs/backup.md).
 #include <signal.h>
 
 #include <filesystem>
@@ -44,6 +56,7 @@
 #include "services/projector_runner.h"
 #include "services/query_api.h"
 #include "services/stop_signals.h"
+#include "services/store_backup.h"
 
 namespace voronka {
 namespace {
@@ -51,6 +64,8 @@ namespace {
 struct ProjectFlags {
   std::string name;
   std::string data_dir;
+  std::string backup_root;  // backup --to
+  std::string backup_dir;   // restore --from
   std::string config_path;
   LogFlags log;
   double status_every_s = 5;
@@ -204,6 +219,62 @@ absl::Status RunRebuild(ProjectFlags flags) {
   return absl::OkStatus();
 }
 
+bool HasLog(const LogFlags& flags) {
+  return !flags.data_dir.empty() || !flags.kafka_brokers.empty();
+}
+
+std::string FormatPositions(const std::vector<int64_t>& v) {
+  return fmt::format("[{}]", fmt::join(v, ", "));
+}
+
+absl::Status RunBackup(ProjectFlags flags) {
+  VORONKA_RETURN_IF_ERROR(MakeProjection(flags.name, FunnelConfig::Default())
+                              .status());  // A known NAME.
+  BackupOptions options{.projection = flags.name,
+                        .data_dir = flags.data_dir,
+                        .backup_root = flags.backup_root};
+  if (HasLog(flags.log)) {
+    flags.log.read_only = true;
+    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
+    VORONKA_ASSIGN_OR_RETURN(options.log_end, log->EndOffsets());
+    options.log_description = DescribeLog(flags.log);
+  }
+  VORONKA_ASSIGN_OR_RETURN(BackupResult backup, BackupStore(options));
+  const BackupManifest& m = backup.manifest;
+  std::cout << fmt::format(
+      "backup {}: {} ({} of {}), {} files, {:.1f} MiB, positions {} ({} "
+      "records), {} in {:.2f} s\n",
+      flags.name, backup.dir, m.method, m.source, m.files.size(),
+      m.bytes() / 1048576.0, FormatPositions(m.positions), m.records(),
+      m.version, absl::ToDoubleSeconds(backup.took));
+  return absl::OkStatus();
+}
+
+absl::Status RunRestore(ProjectFlags flags) {
+  VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
+                           LoadConfigFlag(flags.config_path));
+  VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projection> projection,
+                           MakeProjection(flags.name, config));
+  RestoreOptions options{.projection = flags.name,
+                         .version = projection->version(),
+                         .backup_dir = flags.backup_dir,
+                         .data_dir = flags.data_dir};
+  if (HasLog(flags.log)) {
+    flags.log.read_only = true;
+    VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
+    VORONKA_ASSIGN_OR_RETURN(options.log_end, log->EndOffsets());
+  }
+  VORONKA_ASSIGN_OR_RETURN(RestoreResult restored, RestoreStore(options));
+  const BackupManifest& m = restored.manifest;
+  std::cout << fmt::format(
+      "restore {}: {} ({:.1f} MiB, made {}) is in service as {} at positions "
+      "{} ({} records), in {:.2f} s; projectors continue from there\n",
+      flags.name, flags.backup_dir, m.bytes() / 1048576.0, m.created,
+      restored.generation, FormatPositions(m.positions), m.records(),
+      absl::ToDoubleSeconds(restored.took));
+  return absl::OkStatus();
+}
+
 // `required`: false on `project` itself, whose subcommand `rebuild` would
 // otherwise be taken for a NAME; RunProject checks them instead.
 void AddCommon(CLI::App* cmd, ProjectFlags& flags, bool required) {
@@ -230,7 +301,10 @@ void RegisterProjectCommand(CLI::App& app) {
       ->capture_default_str();
   AddApiListenFlags(*cmd, flags->api);
   cmd->callback([flags, cmd] {
-    if (cmd->got_subcommand("rebuild")) return;
+    if (cmd->got_subcommand("rebuild") || cmd->got_subcommand("backup") ||
+        cmd->got_subcommand("restore")) {
+      return;
+    }
     FailIfError(RunProject(*flags));
   });
 
@@ -240,6 +314,30 @@ void RegisterProjectCommand(CLI::App& app) {
       "Rebuild a projection into a new store from position 0, then swap it in");
   AddCommon(rebuild_cmd, *rebuild, /*required=*/true);
   rebuild_cmd->callback([rebuild] { FailIfError(RunRebuild(*rebuild)); });
+
+  auto backup = std::make_shared<ProjectFlags>();
+  CLI::App* backup_cmd = cmd->add_subcommand(
+      "backup",
+      "Copy the store in service (even while a projector runs on it) into a "
+      "new backup under --to");
+  AddCommon(backup_cmd, *backup, /*required=*/true);
+  backup_cmd
+      ->add_option("--to", backup->backup_root,
+                   "Backup root: the backup is a new directory in it")
+      ->required();
+  backup_cmd->callback([backup] { FailIfError(RunBackup(*backup)); });
+
+  auto restore = std::make_shared<ProjectFlags>();
+  CLI::App* restore_cmd = cmd->add_subcommand(
+      "restore",
+      "Check a backup and put it in service as a new generation; projectors "
+      "continue from its positions");
+  AddCommon(restore_cmd, *restore, /*required=*/true);
+  restore_cmd
+      ->add_option("--from", restore->backup_dir,
+                   "A backup directory written by `project backup`")
+      ->required();
+  restore_cmd->callback([restore] { FailIfError(RunRestore(*restore)); });
 }
 
 }  // namespace voronka
