@@ -740,6 +740,16 @@ struct KafkaLog::Impl {
       return absl::InvalidArgumentError(
           fmt::format("Kafka topic {}: {}", options.topic, errstr));
     }
+    // An event store keeps every event (events/topic_policy.h): never the
+    // broker's default retention, never compaction.
+    for (const auto& [key, value] :
+         std::vector<std::pair<const char*, const char*>>{
+             {"retention.ms", "-1"},
+             {"retention.bytes", "-1"},
+             {"cleanup.policy", "delete"},
+             {"unclean.leader.election.enable", "false"}}) {
+      rd_kafka_NewTopic_set_config(new_topic, key, value);
+    }
     rd_kafka_queue_t* queue = rd_kafka_queue_new(producer);
     rd_kafka_AdminOptions_t* admin =
         rd_kafka_AdminOptions_new(producer, RD_KAFKA_ADMIN_OP_CREATETOPICS);

@@ -50,7 +50,10 @@ struct KafkaLogOptions {
   std::string brokers;  // bootstrap.servers
   std::string topic = "voronka.events";
   // Create the topic with this many partitions if it does not exist (0: the
-  // topic must exist; Open returns NotFound otherwise).
+  // topic must exist; Open returns NotFound otherwise), with infinite
+  // retention and cleanup.policy=delete. For production topics use
+  // `voronka topics create` (docs/topics.md), which also sets replication
+  // and min.insync.replicas.
   int32_t create_partitions = 0;
   absl::Duration append_timeout = absl::Seconds(30);
   // How Append() writes records. kCloudEventsJson writes what `kcat -P`

@@ -89,6 +89,7 @@ absl::Status RunIngest(IngestFlags flags) {
       DurationFlag("--append-timeout", flags.append_timeout));
   VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
                            LoadConfigFlag(flags.config_path));
+  VORONKA_RETURN_IF_ERROR(CheckTopicKeepsHistory(flags.log));
   VORONKA_ASSIGN_OR_RETURN(IngestLog log,
                            OpenIngestLog(flags.log, flags.dedup_dir));
   std::cout << fmt::format(

@@ -105,6 +105,7 @@ absl::Status RunProject(const ProjectFlags& flags) {
                            LoadConfigFlag(flags.config_path));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projection> projection,
                            MakeProjection(flags.name, config));
+  VORONKA_RETURN_IF_ERROR(CheckTopicKeepsHistory(flags.log));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
   const std::string dir = fmt::format("{}/{}", flags.data_dir, flags.name);
   std::cout << fmt::format("voronka project {}: {} -> {}\n", flags.name,
@@ -175,6 +176,7 @@ absl::Status RunRebuild(ProjectFlags flags) {
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<Projection> projection,
                            MakeProjection(flags.name, config));
   flags.log.read_only = true;
+  VORONKA_RETURN_IF_ERROR(CheckTopicKeepsHistory(flags.log));
   VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<EventLog> log, OpenLog(flags.log));
   VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end, log->EndOffsets());
   Generations generations(fmt::format("{}/{}", flags.data_dir, flags.name));

@@ -195,6 +195,7 @@ absl::Status RunServe(const ServeFlags& flags) {
   if (!kafka && !log_flags.kafka_config.empty()) {
     return absl::InvalidArgumentError("-X applies to --kafka only");
   }
+  VORONKA_RETURN_IF_ERROR(CheckTopicKeepsHistory(log_flags));
   Metrics metrics("serve");
   ProjectorMetrics projector_metrics(metrics);
   VORONKA_ASSIGN_OR_RETURN(

@@ -4,9 +4,11 @@
 
 #include "events/embedded_log.h"
 #include "events/kafka_log.h"
+#include "events/kafka_topics.h"
 #include "events/status.h"
 #include "fmt/format.h"
 #include "services/settings.h"
+#include "spdlog/spdlog.h"
 
 namespace voronka {
 
@@ -93,6 +95,34 @@ absl::StatusOr<IngestLog> OpenIngestLog(const LogFlags& flags,
                                             .settle = flags.append_timeout +
                                                       absl::Seconds(5)}));
   return out;
+}
+
+absl::Status CheckTopicKeepsHistory(const LogFlags& flags) {
+  if (flags.kafka_brokers.empty()) return absl::OkStatus();
+  VORONKA_ASSIGN_OR_RETURN(auto client_config, KafkaClientConfig(flags));
+  absl::StatusOr<HistoryVerification> verified = CheckEventTopicKeepsHistory(
+      {.brokers = flags.kafka_brokers,
+       .client_config = std::move(client_config),
+       .timeout = std::min(flags.append_timeout, absl::Seconds(10))},
+      flags.topic);
+  if (!verified.ok()) {
+    if (absl::IsDataLoss(verified.status())) {
+      return absl::DataLossError(fmt::format(
+          "refusing to run on Kafka topic {}: {} (fix the topic's "
+          "configuration; `voronka topics check` lists every setting, "
+          "docs/topics.md)",
+          flags.topic, verified.status().message()));
+    }
+    // NotFound, Unavailable: opening the log says so with more context.
+    spdlog::warn("Kafka topic {}: retention not verified: {}", flags.topic,
+                 verified.status().message());
+    return absl::OkStatus();
+  }
+  if (!verified->verified) {
+    spdlog::warn("Kafka topic {}: retention not verified: {}", flags.topic,
+                 verified->message);
+  }
+  return absl::OkStatus();
 }
 
 std::string DescribeLog(const LogFlags& flags) {

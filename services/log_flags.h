@@ -67,6 +67,15 @@ struct IngestLog {
 absl::StatusOr<IngestLog> OpenIngestLog(const LogFlags& flags,
                                         const std::string& kafka_dedup_dir);
 
+// For the services that run on a Kafka topic (ingest, project, serve): asks
+// the brokers whether the topic keeps history (events/kafka_topics.h). The
+// error (DataLoss, naming each setting: finite retention, compaction,
+// unclean leader election) means refuse to run: a read model could then
+// never be rebuilt. When the brokers will not say (DescribeConfigs
+// unsupported or denied), logs a warning and returns OK. OK at once for
+// the embedded log.
+absl::Status CheckTopicKeepsHistory(const LogFlags& flags);
+
 // "embedded log at DIR" / "Kafka topic T on BROKERS", for messages.
 std::string DescribeLog(const LogFlags& flags);
 

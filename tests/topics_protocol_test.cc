@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/fake_kafka_broker.h"
+#include "tests/testing/temp_dir.h"
 
 namespace voronka {
 namespace {
@@ -206,6 +207,34 @@ TEST(EventTopicKeepsHistoryTest, DataLossNamesEveryDanger) {
   EXPECT_THAT(v.status().message(),
               HasSubstr("unclean.leader.election.enable"));
   EXPECT_THAT(v.status().message(), Not(HasSubstr("replication")));
+}
+
+// The services themselves refuse a topic that could delete history, before
+// they append or project anything (services/log_flags.h).
+TEST(EventTopicKeepsHistoryTest, ServicesRefuseATopicThatDeletesHistory) {
+  auto broker = StartBroker(3);
+  FakeKafkaBroker::Topic t = Keeping(4);
+  t.config["cleanup.policy"] = "compact";
+  broker->AddTopic("voronka.events", t);
+  testing::TempDir dir;
+  for (const std::vector<std::string>& service :
+       std::vector<std::vector<std::string>>{
+           {"ingest", "--insecure-dev", "--listen", "127.0.0.1:0",
+            "--dedup-dir", dir.Sub("dedup")},
+           {"project", "funnel", "--data", dir.Sub("p"), "--insecure-dev",
+            "--listen", "127.0.0.1:0"},
+           {"project", "rebuild", "funnel", "--data", dir.Sub("p")},
+           {"serve", "--data", dir.Sub("s"), "--insecure-dev", "--listen",
+            "127.0.0.1:0"}}) {
+    std::vector<std::string> args = service;
+    args.insert(args.end(), {"--kafka", broker->bootstrap()});
+    CommandResult r = Voronka(args);
+    EXPECT_EQ(r.exit_code, 4) << service[0] << ": " << r.out;
+    EXPECT_THAT(r.out, HasSubstr("refusing to run on Kafka topic "
+                                 "voronka.events"))
+        << service[0];
+    EXPECT_THAT(r.out, HasSubstr("cleanup.policy")) << service[0];
+  }
 }
 
 }  // namespace
