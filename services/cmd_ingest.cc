@@ -52,16 +52,6 @@ struct IngestFlags {
   double status_every_s = 10;
 };
 
-absl::StatusOr<absl::Duration> DurationFlag(std::string_view name,
-                                            const std::string& text) {
-  absl::StatusOr<absl::Duration> d = ParseConfigDuration(text);
-  if (!d.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} {}: {}", name, text, MessageOf(d.status())));
-  }
-  return d;
-}
-
 absl::Status RunIngest(IngestFlags flags) {
   StopSignals stop_signals;  // Before any thread starts.
   if (flags.no_http && flags.inbox_topic.empty()) {

@@ -183,14 +183,9 @@ absl::Status RunServe(const ServeFlags& flags) {
   VORONKA_ASSIGN_OR_RETURN(const FunnelConfig config,
                            LoadConfigFlag(flags.config_path));
   LogFlags log_flags = flags.log;
-  absl::StatusOr<absl::Duration> append_timeout =
-      ParseConfigDuration(flags.append_timeout);
-  if (!append_timeout.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("--append-timeout {}: {}", flags.append_timeout,
-                    append_timeout.status().message()));
-  }
-  log_flags.append_timeout = *append_timeout;
+  VORONKA_ASSIGN_OR_RETURN(
+      log_flags.append_timeout,
+      DurationFlag("--append-timeout", flags.append_timeout));
   const bool kafka = !log_flags.kafka_brokers.empty();
   if (!kafka && !log_flags.kafka_config.empty()) {
     return absl::InvalidArgumentError("-X applies to --kafka only");

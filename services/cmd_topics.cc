@@ -44,16 +44,6 @@ struct TopicsFlags {
   bool allow_unverified = false;
 };
 
-absl::StatusOr<absl::Duration> DurationFlag(std::string_view name,
-                                            const std::string& text) {
-  absl::StatusOr<absl::Duration> d = ParseConfigDuration(text);
-  if (!d.ok()) {
-    return absl::InvalidArgumentError(
-        fmt::format("{} {}: {}", name, text, MessageOf(d.status())));
-  }
-  return d;
-}
-
 absl::StatusOr<TopicPolicyOptions> PolicyOptions(const TopicsFlags& flags) {
   TopicPolicyOptions o{.events_topic = flags.log.topic,
                        .inbox_topic = flags.inbox_topic,

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "events/cloudevents.h"
+#include "events/status.h"
 #include "fmt/format.h"
 
 namespace voronka {
@@ -29,6 +30,16 @@ absl::Status WriteJsonLines(std::span<const Event> events) {
 absl::StatusOr<FunnelConfig> LoadConfigFlag(const std::string& path) {
   if (path.empty()) return FunnelConfig::Default();
   return FunnelConfig::LoadFile(path);
+}
+
+absl::StatusOr<absl::Duration> DurationFlag(std::string_view name,
+                                            const std::string& text) {
+  absl::StatusOr<absl::Duration> d = ParseConfigDuration(text);
+  if (!d.ok()) {
+    return absl::InvalidArgumentError(
+        fmt::format("{} {}: {}", name, text, MessageOf(d.status())));
+  }
+  return d;
 }
 
 int ExitCode(const absl::Status& status) {

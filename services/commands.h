@@ -11,6 +11,7 @@
 #include "CLI/CLI.hpp"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "events/event.h"
 #include "events/funnel_config.h"
 
@@ -42,6 +43,11 @@ void RegisterTopicsCommand(CLI::App& app);
 // The funnel configuration a --config flag names: the file, or the built-in
 // default when `path` is empty. Errors name the file, key and reason.
 absl::StatusOr<FunnelConfig> LoadConfigFlag(const std::string& path);
+
+// A duration flag's value ("30s", "7d": ParseConfigDuration); the error
+// names the flag and the text.
+absl::StatusOr<absl::Duration> DurationFlag(std::string_view name,
+                                            const std::string& text);
 
 // Writes `events` to stdout as CloudEvents JSON Lines (one structured event
 // per line) and flushes. Cancelled if the reader closed stdout (EPIPE; the
