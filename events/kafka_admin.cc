@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
+#include "events/kafka_conf.h"
 #include "events/status.h"
 #include "fmt/format.h"
 
@@ -123,17 +124,6 @@ struct KafkaAdmin::Impl {
                     ErrorName(err), BrokerState()));
   }
 
-  absl::Status SetConf(rd_kafka_conf_t* conf, const std::string& key,
-                       const std::string& value) {
-    char errstr[512];
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr,
-                          sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(
-          fmt::format("Kafka client config \"{}\": {}", key, errstr));
-    }
-    return absl::OkStatus();
-  }
-
   absl::Status Create() {
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
     absl::Status s = Configure(conf);
@@ -155,10 +145,11 @@ struct KafkaAdmin::Impl {
 
   absl::Status Configure(rd_kafka_conf_t* conf) {
     VORONKA_RETURN_IF_ERROR(
-        SetConf(conf, "bootstrap.servers", options.brokers));
-    VORONKA_RETURN_IF_ERROR(SetConf(conf, "reconnect.backoff.max.ms", "1000"));
+        SetKafkaConf(conf, "bootstrap.servers", options.brokers));
+    VORONKA_RETURN_IF_ERROR(
+        SetKafkaConf(conf, "reconnect.backoff.max.ms", "1000"));
     for (const auto& [key, value] : options.client_config) {
-      VORONKA_RETURN_IF_ERROR(SetConf(conf, key, value));
+      VORONKA_RETURN_IF_ERROR(SetKafkaConf(conf, key, value));
     }
     rd_kafka_conf_set_log_cb(conf, &Impl::OnLog);
     rd_kafka_conf_set_opaque(conf, this);

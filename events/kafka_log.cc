@@ -25,6 +25,7 @@
 #include "absl/status/status.h"
 #include "events/cloudevents.h"
 #include "events/codec.h"
+#include "events/kafka_conf.h"
 #include "events/kafka_record.h"
 #include "events/status.h"
 #include "fmt/format.h"
@@ -57,28 +58,6 @@ absl::Status ProduceError(rd_kafka_resp_err_t err, std::string message) {
     default:
       return absl::UnavailableError(std::move(message));
   }
-}
-
-// Sets one configuration property, InvalidArgument naming the key if
-// librdkafka refuses it.
-absl::Status SetConf(rd_kafka_conf_t* conf, const std::string& key,
-                     const std::string& value) {
-  char errstr[512];
-  if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr,
-                        sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-    return absl::InvalidArgumentError(
-        fmt::format("Kafka client config \"{}\": {}", key, errstr));
-  }
-  return absl::OkStatus();
-}
-
-absl::Status SetAll(
-    rd_kafka_conf_t* conf,
-    const std::vector<std::pair<std::string, std::string>>& entries) {
-  for (const auto& [key, value] : entries) {
-    VORONKA_RETURN_IF_ERROR(SetConf(conf, key, value));
-  }
-  return absl::OkStatus();
 }
 
 struct ConfDeleter {
@@ -678,7 +657,7 @@ struct KafkaLog::Impl {
   }
 
   absl::Status ConfigureProducer(rd_kafka_conf_t* conf) {
-    VORONKA_RETURN_IF_ERROR(SetAll(
+    VORONKA_RETURN_IF_ERROR(SetKafkaConfs(
         conf, {{"bootstrap.servers", options.brokers},
                {"enable.idempotence", "true"},
                {"acks", "all"},
@@ -690,7 +669,7 @@ struct KafkaLog::Impl {
                // Reconnect soon after an outage (librdkafka's default backs off
                // up to 10 s).
                {"reconnect.backoff.max.ms", "1000"}}));
-    VORONKA_RETURN_IF_ERROR(SetAll(conf, options.client_config));
+    VORONKA_RETURN_IF_ERROR(SetKafkaConfs(conf, options.client_config));
     rd_kafka_conf_set_dr_msg_cb(conf, &Impl::OnDelivery);
     rd_kafka_conf_set_error_cb(conf, &Impl::OnError);
     rd_kafka_conf_set_opaque(conf, this);
@@ -1007,15 +986,15 @@ absl::StatusOr<rd_kafka_t*> KafkaLog::Impl::NewConsumer(
   // The group id is required by rd_kafka_assign; offsets are never committed
   // and the group is never joined.
   VORONKA_RETURN_IF_ERROR(
-      SetAll(conf.get(), {{"bootstrap.servers", options.brokers},
-                          {"group.id", RandomGroupId()},
-                          {"enable.auto.commit", "false"},
-                          {"enable.auto.offset.store", "false"},
-                          {"enable.partition.eof", "true"},
-                          {"auto.offset.reset", "error"},
-                          {"reconnect.backoff.max.ms", "1000"}}));
-  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), extra));
-  VORONKA_RETURN_IF_ERROR(SetAll(conf.get(), options.client_config));
+      SetKafkaConfs(conf.get(), {{"bootstrap.servers", options.brokers},
+                                 {"group.id", RandomGroupId()},
+                                 {"enable.auto.commit", "false"},
+                                 {"enable.auto.offset.store", "false"},
+                                 {"enable.partition.eof", "true"},
+                                 {"auto.offset.reset", "error"},
+                                 {"reconnect.backoff.max.ms", "1000"}}));
+  VORONKA_RETURN_IF_ERROR(SetKafkaConfs(conf.get(), extra));
+  VORONKA_RETURN_IF_ERROR(SetKafkaConfs(conf.get(), options.client_config));
   char errstr[512];
   rd_kafka_t* consumer =
       rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), errstr, sizeof(errstr));

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "events/cloudevents.h"
+#include "events/kafka_conf.h"
 #include "events/kafka_record.h"
 #include "events/status.h"
 #include "fmt/format.h"
@@ -23,20 +24,6 @@ constexpr char kOriginHeader[] = "voronka-origin";
 
 std::string ErrorName(rd_kafka_resp_err_t err) {
   return fmt::format("{} ({})", rd_kafka_err2name(err), rd_kafka_err2str(err));
-}
-
-absl::Status Configure(
-    rd_kafka_conf_t* conf,
-    const std::vector<std::pair<std::string, std::string>>& entries) {
-  char errstr[512];
-  for (const auto& [key, value] : entries) {
-    if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), errstr,
-                          sizeof(errstr)) != RD_KAFKA_CONF_OK) {
-      return absl::InvalidArgumentError(
-          fmt::format("Kafka client config \"{}\": {}", key, errstr));
-    }
-  }
-  return absl::OkStatus();
 }
 
 struct MessageDeleter {
@@ -108,12 +95,13 @@ struct Inbox::Impl {
   absl::Status Connect() {
     char errstr[512];
     rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    absl::Status s = Configure(conf, {{"bootstrap.servers", options.brokers},
-                                      {"group.id", options.group},
-                                      {"enable.auto.commit", "false"},
-                                      {"enable.auto.offset.store", "false"},
-                                      {"auto.offset.reset", "earliest"}});
-    if (s.ok()) s = Configure(conf, options.client_config);
+    absl::Status s =
+        SetKafkaConfs(conf, {{"bootstrap.servers", options.brokers},
+                             {"group.id", options.group},
+                             {"enable.auto.commit", "false"},
+                             {"enable.auto.offset.store", "false"},
+                             {"auto.offset.reset", "earliest"}});
+    if (s.ok()) s = SetKafkaConfs(conf, options.client_config);
     if (!s.ok()) {
       rd_kafka_conf_destroy(conf);
       return s;
@@ -127,10 +115,10 @@ struct Inbox::Impl {
     rd_kafka_poll_set_consumer(consumer);
 
     conf = rd_kafka_conf_new();
-    s = Configure(conf, {{"bootstrap.servers", options.brokers},
-                         {"enable.idempotence", "true"},
-                         {"message.timeout.ms", "30000"}});
-    if (s.ok()) s = Configure(conf, options.client_config);
+    s = SetKafkaConfs(conf, {{"bootstrap.servers", options.brokers},
+                             {"enable.idempotence", "true"},
+                             {"message.timeout.ms", "30000"}});
+    if (s.ok()) s = SetKafkaConfs(conf, options.client_config);
     if (!s.ok()) {
       rd_kafka_conf_destroy(conf);
       return s;

@@ -8,10 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_split.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/testing/child_process.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/voronka_process.h"
 
 namespace voronka {
 namespace {
@@ -21,13 +23,11 @@ using ::testing::HasSubstr;
 // `voronka log stats --kafka 127.0.0.1:1 ARGS` with stderr in the output.
 testing::CommandResult LogStats(const std::string& args,
                                 const std::string& env = "") {
-  auto r = testing::RunCommand(
-      "/bin/sh",
-      {"-c", env + " " + VORONKA_BINARY + " log stats --kafka 127.0.0.1:1 " +
-                 args + " 2>&1"},
-      "", absl::Seconds(60));
-  EXPECT_TRUE(r.ok()) << r.status();
-  return r.ok() ? *r : testing::CommandResult{};
+  std::vector<std::string> argv = {"log", "stats", "--kafka", "127.0.0.1:1"};
+  for (absl::string_view a : absl::StrSplit(args, ' ', absl::SkipEmpty())) {
+    argv.emplace_back(std::string(a));
+  }
+  return testing::RunWithStderr(VORONKA_BINARY, argv, env);
 }
 
 TEST(SettingsCommandTest, KafkaClientSettingsReachLibrdkafka) {

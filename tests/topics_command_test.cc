@@ -16,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "services/dev_broker.h"
 #include "tests/testing/child_process.h"
+#include "tests/testing/voronka_process.h"
 
 namespace voronka {
 namespace {
@@ -24,17 +25,11 @@ using testing::CommandResult;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-// Runs `voronka args...` with stderr folded into the output; `env` is
-// prepended to the command ("NAME=value ").
+// `voronka args...` with stderr in the output; `env` ("NAME=value ")
+// goes before it.
 CommandResult Voronka(const std::vector<std::string>& args,
                       const std::string& env = "") {
-  std::string command = env + "exec '" + VORONKA_BINARY + "'";
-  for (const std::string& a : args) command += " '" + a + "'";
-  command += " 2>&1";
-  auto result =
-      testing::RunCommand("/bin/sh", {"-c", command}, "", absl::Seconds(60));
-  EXPECT_TRUE(result.ok()) << result.status();
-  return result.ok() ? *result : CommandResult{};
+  return testing::RunWithStderr(VORONKA_BINARY, args, env);
 }
 
 std::unique_ptr<DevBroker> StartBroker(int brokers, int partitions,

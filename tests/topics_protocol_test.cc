@@ -13,6 +13,7 @@
 #include "tests/testing/child_process.h"
 #include "tests/testing/fake_kafka_broker.h"
 #include "tests/testing/temp_dir.h"
+#include "tests/testing/voronka_process.h"
 
 namespace voronka {
 namespace {
@@ -22,14 +23,11 @@ using testing::FakeKafkaBroker;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-CommandResult Voronka(const std::vector<std::string>& args) {
-  std::string command = std::string("exec '") + VORONKA_BINARY + "'";
-  for (const std::string& a : args) command += " '" + a + "'";
-  command += " 2>&1";
-  auto result =
-      testing::RunCommand("/bin/sh", {"-c", command}, "", absl::Seconds(60));
-  EXPECT_TRUE(result.ok()) << result.status();
-  return result.ok() ? *result : CommandResult{};
+// `voronka args...` with stderr in the output; `env` ("NAME=value ")
+// goes before it.
+CommandResult Voronka(const std::vector<std::string>& args,
+                      const std::string& env = "") {
+  return testing::RunWithStderr(VORONKA_BINARY, args, env);
 }
 
 std::unique_ptr<FakeKafkaBroker> StartBroker(int brokers) {

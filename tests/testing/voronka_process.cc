@@ -8,6 +8,7 @@
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "fmt/format.h"
+#include "gtest/gtest.h"
 #include "services/http_client.h"
 
 namespace voronka::testing {
@@ -74,6 +75,17 @@ int FreePort() {
   }
   close(fd);
   return port;
+}
+
+CommandResult RunWithStderr(const std::string& program,
+                            const std::vector<std::string>& args,
+                            const std::string& env) {
+  std::string command = env + " exec '" + program + "'";
+  for (const std::string& a : args) command += " '" + a + "'";
+  command += " 2>&1";
+  auto result = RunCommand("/bin/sh", {"-c", command}, "", absl::Seconds(60));
+  EXPECT_TRUE(result.ok()) << result.status();
+  return result.ok() ? *result : CommandResult{};
 }
 
 }  // namespace voronka::testing

@@ -34,6 +34,13 @@ absl::StatusOr<std::string> HttpGetBody(const std::string& url);
 // The same, parsed as JSON.
 absl::StatusOr<nlohmann::json> HttpGetJson(const std::string& url);
 
+// Runs `program args...` through /bin/sh with `env` ("NAME=value ...")
+// before it and stderr folded into the output (so tests can check error
+// messages); waits up to 60 s. Adds a test failure if it cannot run.
+CommandResult RunWithStderr(const std::string& program,
+                            const std::vector<std::string>& args,
+                            const std::string& env = "");
+
 // A TCP port on 127.0.0.1 that was free a moment ago (for programs that
 // cannot take port 0 and report the real one).
 int FreePort();
