@@ -58,11 +58,8 @@ absl::Status RunIngest(IngestFlags flags) {
     return absl::InvalidArgumentError(
         "--no-http without --from-topic leaves nothing to ingest");
   }
-  if (flags.no_http && flags.api.tokens_path.empty()) {
-    // The listener serves only /metrics, /healthz and /readyz, which need
-    // no token: nothing to authenticate.
-    flags.api.insecure_dev = true;
-  }
+  // The listener then serves only /metrics, /healthz and /readyz.
+  flags.api.health_only = flags.no_http;
   VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags.api));
   const std::string inbox_brokers = flags.inbox_brokers.empty()
                                         ? flags.log.kafka_brokers

@@ -63,18 +63,22 @@ KafkaClientConfig(const LogFlags& flags) {
   for (const std::string& entry : flags.kafka_config) {
     const size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0) {
-      return absl::InvalidArgumentError(
-          fmt::format("-X {}: expected key=value", entry));
+      // Not the entry itself: it may hold a password.
+      return absl::InvalidArgumentError(fmt::format(
+          "-X: an entry of {} characters without '=': expected key=value",
+          entry.size()));
     }
     out.emplace_back(entry.substr(0, eq), entry.substr(eq + 1));
   }
-  // Secrets come from the environment (services/settings.h): for keys -X
-  // does not set.
-  const size_t given = out.size();
-  for (auto& [key, value] : LibrdkafkaEnvSettings()) {
-    bool set = false;
-    for (size_t i = 0; i < given; ++i) set = set || out[i].first == key;
-    if (!set) out.emplace_back(std::move(key), std::move(value));
+  // Key by key: -X, then the environment, then the settings file
+  // (services/settings.h). librdkafka applies them in this order, so each
+  // key is set once, by its first source.
+  for (auto source : {LibrdkafkaEnvSettings(), LibrdkafkaFileSettings()}) {
+    for (auto& [key, value] : source) {
+      bool set = false;
+      for (const auto& [k, v] : out) set = set || k == key;
+      if (!set) out.emplace_back(std::move(key), std::move(value));
+    }
   }
   return out;
 }

@@ -51,9 +51,10 @@ void AddKafkaFlags(CLI::App& cmd, LogFlags& flags, const std::string& note);
 // Opens the log the flags name.
 absl::StatusOr<std::unique_ptr<EventLog>> OpenLog(const LogFlags& flags);
 
-// The -X key=value settings as pairs, then those of the environment
-// (VORONKA_LIBRDKAFKA_*, services/settings.h) for keys -X does not set;
-// InvalidArgument naming a malformed entry.
+// The Kafka client settings, key by key from -X key=value, else the
+// environment (VORONKA_LIBRDKAFKA_*), else the settings file's librdkafka
+// section (services/settings.h); InvalidArgument for a malformed -X entry
+// (without repeating it: it may hold a secret).
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 KafkaClientConfig(const LogFlags& flags);
 

@@ -888,7 +888,7 @@ void AddApiListenFlags(CLI::App& cmd, ApiListenFlags& flags) {
 }
 
 absl::Status CheckApiListenFlags(const ApiListenFlags& flags) {
-  if (flags.tokens_path.empty() && !flags.insecure_dev) {
+  if (flags.tokens_path.empty() && !flags.insecure_dev && !flags.health_only) {
     return absl::InvalidArgumentError(
         "the query API needs --tokens FILE (viewer tokens, see docs/auth.md; "
         "`voronka token add` makes one) or, on a development machine only, "
@@ -907,7 +907,7 @@ absl::StatusOr<std::unique_ptr<QueryApiServer>> QueryApiServer::Start(
   VORONKA_RETURN_IF_ERROR(CheckApiListenFlags(flags));
   VORONKA_ASSIGN_OR_RETURN(auto address, ParseListen(flags.listen));
   std::unique_ptr<QueryApiServer> server(new QueryApiServer());
-  if (!flags.insecure_dev) {
+  if (!flags.insecure_dev && !flags.tokens_path.empty()) {
     VORONKA_ASSIGN_OR_RETURN(TokenStore tokens,
                              TokenStore::Load(flags.tokens_path));
     server->tokens_ = std::make_unique<TokenStore>(std::move(tokens));

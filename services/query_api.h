@@ -81,6 +81,9 @@ struct ApiListenFlags {
   int64_t ready_max_lag = 10000;
   // --metrics-per-manager: per-manager series (voronka_manager_*).
   bool metrics_per_manager = false;
+  // Not a flag: the listener serves only /metrics, /healthz and /readyz
+  // (`ingest --no-http`), which need no token; no warning then.
+  bool health_only = false;
 };
 void AddApiListenFlags(CLI::App& cmd, ApiListenFlags& flags);
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <sstream>
 
@@ -29,15 +30,6 @@ CLI::Option* OwnOption(CLI::App* app, const std::string& name) {
   return nullptr;
 }
 
-CLI::Option* ShortOption(CLI::App* app, const std::string& name) {
-  for (CLI::Option* opt : app->get_options()) {
-    for (const std::string& s : opt->get_snames()) {
-      if (s == name) return opt;
-    }
-  }
-  return nullptr;
-}
-
 bool AnyCommandHas(CLI::App* app, const std::string& name) {
   if (OwnOption(app, name) != nullptr) return true;
   for (CLI::App* sub : app->get_subcommands(kAll)) {
@@ -49,6 +41,11 @@ bool AnyCommandHas(CLI::App* app, const std::string& name) {
 bool EnvSet(const std::string& name) {
   const char* v = name.empty() ? nullptr : std::getenv(name.c_str());
   return v != nullptr && *v != '\0';
+}
+
+std::map<std::string, std::string>& FileLibrdkafka() {
+  static auto* settings = new std::map<std::string, std::string>();
+  return *settings;
 }
 
 // Reads the settings YAML for the command being run (root -> ... -> the
@@ -64,6 +61,7 @@ class SettingsFile : public CLI::Config {
   }
 
   std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    FileLibrdkafka().clear();
     std::stringstream text;
     text << input.rdbuf();
     YAML::Node doc;
@@ -83,7 +81,11 @@ class SettingsFile : public CLI::Config {
       if (parsed.empty()) break;
       chain.push_back(parsed.front());
     }
-    Collect(doc, chain, /*depth=*/0, items);
+    try {
+      Collect(doc, chain, /*depth=*/0, items);
+    } catch (const YAML::Exception& e) {
+      throw CLI::ConfigError(Where() + e.what());
+    }
     return items;
   }
 
@@ -95,6 +97,17 @@ class SettingsFile : public CLI::Config {
     } catch (const CLI::Error&) {
     }
     return fmt::format("settings file {}: ", file);
+  }
+
+  // A plain value; an empty one (`key:`), a map or a list is an error
+  // naming the key, never the text "null" or a crash.
+  std::string Scalar(const std::string& key, const YAML::Node& value) const {
+    if (!value.IsScalar()) {
+      throw CLI::ConfigError(
+          Where() + fmt::format("{}: expected a value, got {}", key,
+                                value.IsNull() ? "nothing" : "a map or list"));
+    }
+    return value.Scalar();
   }
 
   static std::vector<std::string> Path(const std::vector<CLI::App*>& chain,
@@ -121,7 +134,7 @@ class SettingsFile : public CLI::Config {
       const std::string key = entry.first.as<std::string>();
       const YAML::Node& value = entry.second;
       if (key == kLibrdkafkaSection) {
-        CollectLibrdkafka(value, chain, depth, items);
+        CollectLibrdkafka(value);
         continue;
       }
       if (value.IsMap()) continue;  // A section, read above.
@@ -147,12 +160,9 @@ class SettingsFile : public CLI::Config {
       item.parents = Path(chain, target);
       item.name = key;
       if (value.IsSequence()) {
-        for (const auto& v : value) item.inputs.push_back(v.as<std::string>());
-      } else if (value.IsScalar()) {
-        item.inputs.push_back(value.as<std::string>());
+        for (const auto& v : value) item.inputs.push_back(Scalar(key, v));
       } else {
-        throw CLI::ConfigError(Where() +
-                               fmt::format("{}: expected a value", key));
+        item.inputs.push_back(Scalar(key, value));
       }
       items.push_back(std::move(item));
     }
@@ -180,35 +190,26 @@ class SettingsFile : public CLI::Config {
     }
   }
 
-  void CollectLibrdkafka(const YAML::Node& value,
-                         const std::vector<CLI::App*>& chain, size_t depth,
-                         std::vector<CLI::ConfigItem>& items) const {
+  void CollectLibrdkafka(const YAML::Node& value) const {
     if (!value.IsMap()) {
       throw CLI::ConfigError(
           Where() + fmt::format("{}: expected a map of librdkafka settings "
                                 "(key: value)",
                                 kLibrdkafkaSection));
     }
-    for (size_t i = chain.size(); i-- > depth;) {
-      if (ShortOption(chain[i], "X") == nullptr) continue;
-      CLI::ConfigItem item;
-      item.parents = Path(chain, i);
-      item.name = "X";
-      for (const auto& entry : value) {
-        item.inputs.push_back(fmt::format("{}={}",
-                                          entry.first.as<std::string>(),
-                                          entry.second.as<std::string>()));
-      }
-      items.push_back(std::move(item));
-      return;
+    // A command's own section is read first and wins, key by key.
+    for (const auto& entry : value) {
+      const std::string key = Scalar(kLibrdkafkaSection, entry.first);
+      std::string v =
+          Scalar(std::string(kLibrdkafkaSection) + "." + key, entry.second);
+      FileLibrdkafka().emplace(key, std::move(v));
     }
-    // A command that does not talk to Kafka: the section is not for it.
   }
 
   CLI::App* root_;
 };
 
-void AddEnvNames(CLI::App* app) {
+void NameEnv(CLI::App* app) {
   for (CLI::Option* opt : app->get_options()) {
     if (!opt->get_envname().empty() || opt->get_lnames().empty()) continue;
     if (opt == app->get_help_ptr() || opt == app->get_help_all_ptr() ||
@@ -217,8 +218,17 @@ void AddEnvNames(CLI::App* app) {
     }
     opt->envname(SettingEnvName(opt->get_lnames().front()));
   }
+}
+
+// CLI11 reads the environment for the options of every subcommand, run or
+// not, and validates them: VORONKA_FORMAT meant for `audit history` would
+// then fail `token list`. So a command's options get their variables only
+// when the command is the one being run (its pre-parse callback fires as
+// its name is met, before the environment is read and before --help).
+void AddEnvNames(CLI::App* app) {
   for (CLI::App* sub : app->get_subcommands(kAll)) {
     sub->fallthrough();
+    sub->preparse_callback([sub](size_t) { NameEnv(sub); });
     AddEnvNames(sub);
   }
 }
@@ -234,6 +244,8 @@ std::string SettingEnvName(const std::string& option) {
 }
 
 void AddSettings(CLI::App& app) {
+  FileLibrdkafka().clear();
+  NameEnv(&app);
   AddEnvNames(&app);
   const char* env = std::getenv("VORONKA_SETTINGS");
   const bool from_env = env != nullptr && *env != '\0';
@@ -243,6 +255,11 @@ void AddSettings(CLI::App& app) {
                  "client settings. Env: VORONKA_SETTINGS",
                  /*config_required=*/from_env);
   app.config_formatter(std::make_shared<SettingsFile>(&app));
+}
+
+std::vector<std::pair<std::string, std::string>> LibrdkafkaFileSettings() {
+  const auto& settings = FileLibrdkafka();
+  return {settings.begin(), settings.end()};
 }
 
 std::vector<std::pair<std::string, std::string>> LibrdkafkaEnvSettings() {

@@ -32,8 +32,12 @@
 // Kafka client settings also come from the environment as
 // VORONKA_LIBRDKAFKA_<KEY> (the key in upper case, '.' as '_'), e.g.
 // VORONKA_LIBRDKAFKA_SASL_PASSWORD for sasl.password: where secrets belong.
-// They apply to keys that -X (or the file's librdkafka section) does not
-// set. -X on the command line replaces the file's librdkafka section.
+// Key by key, -X on the command line wins over the environment, which wins
+// over the file's librdkafka section (a command's section over the
+// top-level one); services/log_flags.h KafkaClientConfig merges them.
+//
+// Environment variables name only the options of the command being run, so
+// VORONKA_FORMAT for `audit history` is no concern of `token list`.
 //
 // A key no voronka command knows is an error naming the file and the key (a
 // typo must not silently fall back to a default); a key that belongs to
@@ -57,6 +61,10 @@ void AddSettings(CLI::App& app);
 
 // VORONKA_ + `option` (without dashes) in upper case, '-' as '_'.
 std::string SettingEnvName(const std::string& option);
+
+// The settings file's librdkafka section(s) as read by the last parse, the
+// command's own section winning. Sorted by key.
+std::vector<std::pair<std::string, std::string>> LibrdkafkaFileSettings();
 
 // The Kafka client settings of the environment: VORONKA_LIBRDKAFKA_SASL_
 // PASSWORD=x gives {"sasl.password", "x"}. Sorted by key.

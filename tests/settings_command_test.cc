@@ -50,11 +50,12 @@ TEST(SettingsCommandTest, KafkaClientSettingsReachLibrdkafka) {
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_THAT(r.out, HasSubstr("Unsupported SASL mechanism: FROM-FILE"));
 
-  // The command line replaces the file's section; the environment fills in
-  // what -X leaves out.
+  // Key by key: -X, then the environment, then the file.
   r = LogStats("--settings " + file + " " + sasl,
                "VORONKA_LIBRDKAFKA_SASL_MECHANISMS=FROM-ENV");
   EXPECT_THAT(r.out, HasSubstr("Unsupported SASL mechanism: FROM-ENV"));
+  r = LogStats("--settings " + file + " " + sasl);
+  EXPECT_THAT(r.out, HasSubstr("Unsupported SASL mechanism: FROM-FILE"));
   r = LogStats(sasl + " -X sasl.mechanisms=FROM-FLAG",
                "VORONKA_LIBRDKAFKA_SASL_MECHANISMS=FROM-ENV");
   EXPECT_THAT(r.out, HasSubstr("Unsupported SASL mechanism: FROM-FLAG"));

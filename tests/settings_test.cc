@@ -64,6 +64,8 @@ class SettingsTest : public ::testing::Test {
     CLI::App* project = app.add_subcommand("project");
     std::string project_listen;
     project->add_option("--listen", project_listen);
+    double rate = 1;
+    project->add_option("--rate", rate)->check(CLI::PositiveNumber);
     CLI::App* rebuild = project->add_subcommand("rebuild");
     rebuild->add_option("--kafka", p.rebuild_kafka);
     AddSettings(app);
@@ -132,16 +134,42 @@ TEST_F(SettingsTest, SectionsApplyToTheirCommandOnly) {
   EXPECT_EQ(p.kafka, "");
 }
 
-TEST_F(SettingsTest, LibrdkafkaSectionBecomesDashX) {
-  const std::string file =
-      File("librdkafka:\n  security.protocol: SASL_SSL\n  sasl.username: v\n");
-  Parsed p = Parse({"ingest", "--settings", file});
+TEST_F(SettingsTest, LibrdkafkaSectionIsReadAsideKeyByKey) {
+  const std::string file = File(
+      "librdkafka:\n  security.protocol: SASL_SSL\n  sasl.username: v\n"
+      "ingest:\n  librdkafka:\n    sasl.username: w\n");
+  Parsed p = Parse({"ingest", "--settings", file, "-X", "acks=all"});
   EXPECT_EQ(p.error, "");
-  EXPECT_THAT(p.x,
-              ElementsAre("security.protocol=SASL_SSL", "sasl.username=v"));
-  // -X on the command line replaces the section.
-  p = Parse({"ingest", "--settings", file, "-X", "acks=all"});
-  EXPECT_THAT(p.x, ElementsAre("acks=all"));
+  EXPECT_THAT(p.x, ElementsAre("acks=all"));  // -X stays the command line's.
+  using Pair = std::pair<std::string, std::string>;
+  EXPECT_THAT(LibrdkafkaFileSettings(),
+              ElementsAre(Pair("sasl.username", "w"),
+                          Pair("security.protocol", "SASL_SSL")));
+}
+
+TEST_F(SettingsTest, AnEnvironmentVariableConcernsOnlyTheCommandRun) {
+  // `project --rate` must be positive; its variable does not touch ingest.
+  setenv("VORONKA_RATE", "0", 1);
+  EXPECT_EQ(Parse({"ingest"}).error, "");
+  EXPECT_THAT(Parse({"project"}).error, HasSubstr("--rate"));
+  unsetenv("VORONKA_RATE");
+}
+
+TEST_F(SettingsTest, AMalformedValueIsAnErrorNotACrash) {
+  EXPECT_THAT(
+      Parse({"ingest", "--settings",
+             File("librdkafka:\n  security:\n    protocol: SSL\n")})
+          .error,
+      HasSubstr("librdkafka.security: expected a value, got a map or list"));
+  EXPECT_THAT(
+      Parse({"ingest", "--settings", File("librdkafka:\n  sasl.password:\n")})
+          .error,
+      HasSubstr("librdkafka.sasl.password: expected a value, got "
+                "nothing"));
+  EXPECT_THAT(Parse({"ingest", "--settings", File("kafka:\n")}).error,
+              HasSubstr("kafka: expected a value, got nothing"));
+  EXPECT_THAT(Parse({"ingest", "--settings", File("kafka: [[a]]\n")}).error,
+              HasSubstr("kafka: expected a value"));
 }
 
 TEST_F(SettingsTest, LibrdkafkaSecretsFromTheEnvironment) {
