@@ -4,6 +4,7 @@
 
 #include "events/status.h"
 #include "fmt/format.h"
+#include "services/checkpoint_request.h"
 #include "spdlog/spdlog.h"
 
 namespace voronka {
@@ -127,6 +128,17 @@ absl::Status ProjectorRunner::RunProjector(ProjectionStore& store,
     }
     if (absl::Now() >= next_check) {
       next_check = absl::Now() + absl::Seconds(1);
+      // Between batches this thread is the store's only writer: an exact
+      // checkpoint for a backup (services/checkpoint_request.h).
+      absl::StatusOr<int> served =
+          ServeCheckpointRequests(generations_.dir(), store);
+      if (!served.ok()) {
+        spdlog::warn("projector {}: {}", status_.name,
+                     served.status().message());
+      } else if (*served > 0) {
+        spdlog::info("projector {}: checkpoint taken for a backup",
+                     status_.name);
+      }
       absl::StatusOr<std::string> current = generations_.Current();
       if (current.ok() && *current != generation) {
         spdlog::info("projector {}: generation {} promoted, switching",

@@ -15,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "projections/generations.h"
 #include "projections/store.h"
+#include "services/checkpoint_request.h"
 
 namespace voronka {
 namespace {
@@ -194,16 +195,13 @@ absl::StatusOr<BackupResult> BackupStore(const BackupOptions& options) {
     return absl::NotFoundError(fmt::format(
         "{} holds no store yet (no projector has opened it)", generation));
   }
-  // A store no process holds is checkpointed; one a projector holds (its
-  // RocksDB LOCK) is exported through a secondary instance.
+  // A store no process holds is checkpointed here. One that a projector
+  // holds (its RocksDB LOCK) is checkpointed by that projector on request
+  // (services/checkpoint_request.h); if none answers (an older binary),
+  // it is exported through a secondary instance.
   std::string method = "checkpoint";
   absl::StatusOr<std::unique_ptr<ProjectionStore>> source =
       ProjectionStore::Open({.path = generation});
-  if (!source.ok()) {
-    method = "export";
-    source = ProjectionStore::Open({.path = generation, .read_only = true});
-    if (!source.ok()) return source.status();
-  }
 
   fs::create_directories(options.backup_root, ec);
   if (ec) return IoError("create", options.backup_root, ec);
@@ -219,8 +217,24 @@ absl::StatusOr<BackupResult> BackupStore(const BackupOptions& options) {
 
   BackupResult result;
   absl::Status status = [&]() -> absl::Status {
-    VORONKA_RETURN_IF_ERROR((*source)->CopyTo(tmp + "/" + kStore));
-    source->reset();  // Lets go of the store (and its LOCK) early.
+    const std::string target = tmp + "/" + kStore;
+    if (source.ok()) {
+      VORONKA_RETURN_IF_ERROR((*source)->CopyTo(target));
+      source->reset();  // Lets go of the store (and its LOCK) early.
+    } else {
+      method = "checkpoint by the projector";
+      absl::Status asked =
+          RequestCheckpoint(dir, target, options.holder_timeout);
+      if (absl::IsDeadlineExceeded(asked)) {
+        method = "export";
+        VORONKA_ASSIGN_OR_RETURN(
+            std::unique_ptr<ProjectionStore> secondary,
+            ProjectionStore::Open({.path = generation, .read_only = true}));
+        VORONKA_RETURN_IF_ERROR(secondary->CopyTo(target));
+      } else if (!asked.ok()) {
+        return asked;
+      }
+    }
     BackupManifest& m = result.manifest;
     {
       VORONKA_ASSIGN_OR_RETURN(

@@ -12,10 +12,13 @@
 //     manifest.json   projection, version, positions, files and checksums
 //
 // It works whether or not a projector process holds the store: a store that
-// is free is checkpointed (hard links), a held one is exported through a
-// read-only secondary instance (ProjectionStore::CopyTo). The backup is
-// written under ROOT/.NAME-...partial, fsync'ed, and renamed into place,
-// so a directory with a manifest.json is always a complete backup.
+// is free is checkpointed (hard links); a held one is checkpointed by the
+// projector that holds it, between two batches (services/
+// checkpoint_request.h), or, if no projector claims the request within
+// `holder_timeout`, exported through a read-only secondary instance
+// (ProjectionStore::CopyTo), which has a small window (docs/backup.md). The
+// backup is written under ROOT/.NAME-...partial, fsync'ed, and renamed into
+// place, so a directory with a manifest.json is always a complete backup.
 //
 // RestoreStore() checks the manifest (projection name, the version of the
 // logic and configuration: another version is refused, since a projector
@@ -62,11 +65,12 @@ struct BackupManifest {
   std::string projection;          // "funnel"
   std::string version;             // Projection::version() of the store.
   std::vector<int64_t> positions;  // Per partition.
-  std::string method;              // "checkpoint" or "export".
-  std::string source;              // The generation directory copied.
-  std::string created;             // RFC 3339, UTC.
-  std::string log;                 // The log, when the backup was told.
-  std::vector<int64_t> log_end;    // Its end at the backup, if known.
+  // "checkpoint", "checkpoint by the projector" or "export".
+  std::string method;
+  std::string source;            // The generation directory copied.
+  std::string created;           // RFC 3339, UTC.
+  std::string log;               // The log, when the backup was told.
+  std::vector<int64_t> log_end;  // Its end at the backup, if known.
   std::vector<File> files;
 
   int64_t records() const;  // Sum of the positions.
@@ -80,6 +84,9 @@ struct BackupOptions {
   // Recorded in the manifest when given (`--log`/`--kafka` on the command).
   std::string log_description;
   std::vector<int64_t> log_end;
+  // How long a projector holding the store has to claim the checkpoint
+  // request before the store is exported through a secondary instance.
+  absl::Duration holder_timeout = absl::Seconds(10);
 };
 
 struct BackupResult {

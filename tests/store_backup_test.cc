@@ -190,7 +190,9 @@ TEST(StoreBackupTest, BacksUpAStoreHeldByARunningProjectProcess) {
   ASSERT_TRUE(backup.ok()) << backup.status();
   ASSERT_EQ(backup->exit_code, 0) << backup->out;
   std::cout << backup->out;
-  EXPECT_THAT(backup->out, HasSubstr("(export of " + data));
+  // The running projector took the checkpoint itself, between batches.
+  EXPECT_THAT(backup->out,
+              HasSubstr("(checkpoint by the projector of " + data));
   EXPECT_THAT(backup->out, HasSubstr("positions [10000]"));
   ASSERT_TRUE((*p)->Signal(SIGTERM).ok());
   auto code = (*p)->Wait(absl::Seconds(30));
@@ -202,7 +204,7 @@ TEST(StoreBackupTest, BacksUpAStoreHeldByARunningProjectProcess) {
   const std::string backup_dir = tmp.Sub("backups") + "/" + backups[0];
   auto manifest = ReadBackupManifest(backup_dir);
   ASSERT_TRUE(manifest.ok()) << manifest.status();
-  EXPECT_EQ(manifest->method, "export");
+  EXPECT_EQ(manifest->method, "checkpoint by the projector");
   EXPECT_EQ(manifest->log_end, std::vector<int64_t>{10000});
   EXPECT_THAT(manifest->log, HasSubstr(log_dir));
 
@@ -216,7 +218,7 @@ TEST(StoreBackupTest, BacksUpAStoreHeldByARunningProjectProcess) {
   std::cout << restore->out;
   EXPECT_THAT(restore->out, HasSubstr("gen-000002 at positions [10000]"));
 
-  // The exported copy holds what the projector had committed: the same
+  // The copy holds what the projector had committed: the same
   // read model, and (being at the log's end) the same bookkeeping.
   auto log = EmbeddedLog::Open({.path = log_dir, .read_only = true});
   ASSERT_TRUE(log.ok());
@@ -399,9 +401,13 @@ TEST(StoreBackupTest, FiguresForABigStore) {
   ASSERT_TRUE(checkpoint.ok()) << checkpoint.status();
   auto held = ProjectionStore::Open({.path = data + "/funnel/gen-000001"});
   ASSERT_TRUE(held.ok());
-  auto exported = BackupStore(
-      {.projection = "funnel", .data_dir = data, .backup_root = tmp.Sub("e")});
+  // Held by a process that serves no checkpoint requests: exported.
+  auto exported = BackupStore({.projection = "funnel",
+                               .data_dir = data,
+                               .backup_root = tmp.Sub("e"),
+                               .holder_timeout = absl::Milliseconds(300)});
   ASSERT_TRUE(exported.ok()) << exported.status();
+  EXPECT_EQ(exported->manifest.method, "export");
   held->reset();
 
   ASSERT_TRUE(log->Append(sim.Next(10000)).ok());
