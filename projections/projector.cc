@@ -92,6 +92,12 @@ absl::StatusOr<size_t> Projector::Step(absl::Duration wait) {
   return records.size();
 }
 
+int64_t RecordsUpTo(const std::vector<int64_t>& positions) {
+  int64_t total = 0;
+  for (int64_t p : positions) total += p;
+  return total;
+}
+
 bool ReachedEnd(const std::vector<int64_t>& at,
                 const std::vector<int64_t>& end) {
   for (size_t p = 0; p < end.size(); ++p) {

@@ -101,6 +101,9 @@ class Projector {
 bool ReachedEnd(const std::vector<int64_t>& at,
                 const std::vector<int64_t>& end);
 
+// Records up to `positions` over all partitions (their sum).
+int64_t RecordsUpTo(const std::vector<int64_t>& positions);
+
 }  // namespace voronka
 
 #endif  // VORONKA_PROJECTIONS_PROJECTOR_H_

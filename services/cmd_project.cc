@@ -87,12 +87,6 @@ absl::StatusOr<std::unique_ptr<Projection>> MakeProjection(
       "\"{}\" is not a projection (indicators, funnel, audit)", name));
 }
 
-int64_t Sum(const std::vector<int64_t>& v) {
-  int64_t total = 0;
-  for (int64_t x : v) total += x;
-  return total;
-}
-
 absl::Status RunProject(const ProjectFlags& flags) {
   if (flags.name.empty() || flags.data_dir.empty()) {
     return absl::InvalidArgumentError(
@@ -151,10 +145,10 @@ absl::Status RunProject(const ProjectFlags& flags) {
   while (!stop_signals.Wait(tick)) {
     const ProjectorStatus s = runner.status();
     auto end = log->EndOffsets();
-    std::string line =
-        fmt::format("log {} | {} at {} (applied {}, dup {}, conflicts {})",
-                    end.ok() ? Sum(*end) : -1, s.name, Sum(s.positions),
-                    s.stats.applied, s.stats.duplicates, s.stats.conflicts);
+    std::string line = fmt::format(
+        "log {} | {} at {} (applied {}, dup {}, conflicts {})",
+        end.ok() ? RecordsUpTo(*end) : -1, s.name, RecordsUpTo(s.positions),
+        s.stats.applied, s.stats.duplicates, s.stats.conflicts);
     line += fmt::format(
         " [{}]", std::filesystem::path(s.generation).filename().string());
     if (s.rebuilding) {
@@ -166,7 +160,7 @@ absl::Status RunProject(const ProjectFlags& flags) {
   api->Stop();
   runner.Stop();
   std::cout << fmt::format("voronka project {}: stopped at {}\n", flags.name,
-                           Sum(runner.status().positions));
+                           RecordsUpTo(runner.status().positions));
   return absl::OkStatus();
 }
 
@@ -182,7 +176,7 @@ absl::Status RunRebuild(ProjectFlags flags) {
   Generations generations(fmt::format("{}/{}", flags.data_dir, flags.name));
   VORONKA_RETURN_IF_ERROR(generations.Current().status());
   VORONKA_ASSIGN_OR_RETURN(std::string generation, generations.Create());
-  const int64_t total = Sum(end);
+  const int64_t total = RecordsUpTo(end);
   std::cout << fmt::format("rebuild {}: {} records from {} into {}\n",
                            flags.name, total, DescribeLog(flags.log),
                            generation)
@@ -200,7 +194,7 @@ absl::Status RunRebuild(ProjectFlags flags) {
           projector->Step(absl::Milliseconds(500)).status());
       if (absl::Now() >= next_report) {
         next_report = absl::Now() + absl::Seconds(1);
-        const int64_t n = Sum(projector->positions());
+        const int64_t n = RecordsUpTo(projector->positions());
         const double s = absl::ToDoubleSeconds(absl::Now() - start);
         std::cout << fmt::format(
                          "rebuild {}: {}/{} records ({:.0f}%), {:.0f}/s\n",

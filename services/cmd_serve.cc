@@ -148,12 +148,6 @@ absl::Status PrintSummary(const Server& server, std::ostream& out) {
   return absl::OkStatus();
 }
 
-int64_t Sum(const std::vector<int64_t>& v) {
-  int64_t total = 0;
-  for (int64_t x : v) total += x;
-  return total;
-}
-
 std::string StatusLine(const Server& server, int64_t log_end, int64_t demo_sent,
                        const IngestMetrics& ingest) {
   std::string line = fmt::format("log {} events", log_end);
@@ -249,7 +243,7 @@ absl::Status RunServe(const ServeFlags& flags) {
     // than re-sending the old one, which the projectors would de-duplicate.
     VORONKA_ASSIGN_OR_RETURN(std::vector<int64_t> end,
                              server->log().EndOffsets());
-    const int64_t records = Sum(end);
+    const int64_t records = RecordsUpTo(end);
     if (records > 0) sim_options.seed = static_cast<uint64_t>(records) + 1;
   }
   if (flags.demo) {
@@ -345,8 +339,8 @@ absl::Status RunServe(const ServeFlags& flags) {
       break;
     }
     absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
-    std::cout << StatusLine(*server, end.ok() ? Sum(*end) : -1, demo_sent,
-                            ingest_counters)
+    std::cout << StatusLine(*server, end.ok() ? RecordsUpTo(*end) : -1,
+                            demo_sent, ingest_counters)
               << std::endl;
     if (flags.demo && flags.demo_events > 0 && demo_sent >= flags.demo_events) {
       break;
@@ -363,7 +357,7 @@ absl::Status RunServe(const ServeFlags& flags) {
     if (!caught_up.ok() && !signalled) return caught_up;
   }
   absl::StatusOr<std::vector<int64_t>> end = server->log().EndOffsets();
-  std::cout << StatusLine(*server, end.ok() ? Sum(*end) : -1, demo_sent,
+  std::cout << StatusLine(*server, end.ok() ? RecordsUpTo(*end) : -1, demo_sent,
                           ingest_counters)
             << std::endl;
   if (flags.demo) VORONKA_RETURN_IF_ERROR(PrintSummary(*server, std::cout));

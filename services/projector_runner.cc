@@ -8,15 +8,7 @@
 #include "spdlog/spdlog.h"
 
 namespace voronka {
-namespace {
-
-int64_t Sum(const std::vector<int64_t>& v) {
-  int64_t total = 0;
-  for (int64_t x : v) total += x;
-  return total;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 ProjectorRunner::ProjectorRunner(EventLog& log, Projection& projection,
                                  std::string dir, size_t batch_records,
@@ -71,12 +63,12 @@ absl::Status ProjectorRunner::Rebuild() {
 absl::Status ProjectorRunner::FillAndPromote(const std::string& generation,
                                              const std::vector<int64_t>& end) {
   spdlog::info("projector {}: rebuilding into {} up to {} records",
-               status_.name, generation, Sum(end));
+               status_.name, generation, RecordsUpTo(end));
   {
     std::lock_guard<std::mutex> lock(mu_);
     status_.rebuilding = true;
     status_.rebuild_done = 0;
-    status_.rebuild_total = Sum(end);
+    status_.rebuild_total = RecordsUpTo(end);
   }
   {
     VORONKA_ASSIGN_OR_RETURN(std::unique_ptr<ProjectionStore> fresh,
@@ -89,7 +81,7 @@ absl::Status ProjectorRunner::FillAndPromote(const std::string& generation,
       const std::vector<int64_t> at = projector->positions();
       {
         std::lock_guard<std::mutex> lock(mu_);
-        status_.rebuild_done = Sum(at);
+        status_.rebuild_done = RecordsUpTo(at);
       }
       if (ReachedEnd(at, end)) break;
       VORONKA_RETURN_IF_ERROR(

@@ -14,6 +14,7 @@
 #include "fmt/format.h"
 #include "nlohmann/json.hpp"
 #include "projections/generations.h"
+#include "projections/projector.h"
 #include "projections/store.h"
 #include "services/checkpoint_request.h"
 
@@ -87,12 +88,6 @@ absl::Status SyncTree(const std::string& dir) {
     VORONKA_RETURN_IF_ERROR(SyncPath(dir + "/" + f, /*directory=*/false));
   }
   return SyncPath(dir, /*directory=*/true);
-}
-
-int64_t Sum(const std::vector<int64_t>& v) {
-  int64_t total = 0;
-  for (int64_t x : v) total += x;
-  return total;
 }
 
 json ToJson(const BackupManifest& m) {
@@ -173,7 +168,7 @@ std::string FormatPositions(const std::vector<int64_t>& v) {
 
 }  // namespace
 
-int64_t BackupManifest::records() const { return Sum(positions); }
+int64_t BackupManifest::records() const { return RecordsUpTo(positions); }
 
 uint64_t BackupManifest::bytes() const {
   uint64_t total = 0;

@@ -49,12 +49,6 @@ std::unique_ptr<EmbeddedLog> OpenLog(const std::string& dir) {
   return log.ok() ? std::move(*log) : nullptr;
 }
 
-int64_t Sum(const std::vector<int64_t>& v) {
-  int64_t total = 0;
-  for (int64_t x : v) total += x;
-  return total;
-}
-
 double Seconds(absl::Time since) {
   return absl::ToDoubleSeconds(absl::Now() - since);
 }
@@ -234,7 +228,7 @@ void WaitServing(ProjectorRunner& runner, const std::string& generation,
   const absl::Time deadline = absl::Now() + absl::Seconds(30);
   while (absl::Now() < deadline) {
     ProjectorStatus s = runner.status();
-    if (!s.rebuilding && Sum(s.positions) == records &&
+    if (!s.rebuilding && RecordsUpTo(s.positions) == records &&
         s.generation == generation) {
       return;
     }
